@@ -1,0 +1,19 @@
+"""convcalc: shapes, parameters, MACs/FLOPs and receptive fields of PyTorch layers, without PyTorch."""
+
+from .api import analyze, chain_graph
+from .errors import (ConvcalcError, ExpressionError, IncompatibleInputError, LayerConfigError,
+                     Location, ShapeError)
+from .layers import build_layer
+from .parsing import parse_shape
+
+__version__ = "0.1.0"
+
+__all__ = ["ConvcalcError", "ExpressionError", "IncompatibleInputError", "LayerConfigError",
+           "Location", "ShapeError", "analyze", "build_layer", "chain_graph", "explain",
+           "parse_shape", "__version__"]
+
+
+def explain(layer: str, input_shape):
+    """Step-by-step arithmetic for one layer (see `convcalc.explain_layer`)."""
+    from .explain import explain_layer
+    return explain_layer(layer, input_shape)

@@ -1,0 +1,64 @@
+"""The Python API the CLI is a thin shell over.
+
+    >>> import convcalc
+    >>> a = convcalc.analyze(["Conv2d(3, 64, 7, stride=2, padding=3, bias=False)"], (1, 3, 224, 224))
+    >>> a.total.output_shape, a.total.params, a.total.macs
+    ((1, 64, 112, 112), 9408, 118013952)
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from .analysis import DTYPE_BYTES, Analysis, Graph, Node, walk
+from .errors import ConvcalcError, Location
+from .layers import Layer, build
+from .parsing import parse_call, parse_shape, split_chain
+
+ShapeLike = str | Sequence[int]
+
+
+def chain_graph(layers: str | Sequence[str | Layer], input_shape: ShapeLike,
+                sources: Sequence[str] | None = None) -> Graph:
+    """A chain from expressions (each may hold several layers joined by '->') or Layer objects."""
+    shape = parse_shape(input_shape)
+    items = [layers] if isinstance(layers, (str, Layer)) else list(layers)
+    if not items:
+        raise ConvcalcError("give at least one layer")
+    graph = Graph(shape)
+    previous = "input"
+    for i, item in enumerate(items):
+        source = sources[i] if sources is not None else f"<layer {i + 1}>"
+        if isinstance(item, Layer):
+            pieces = [(item, item.spec(), None, None)]
+        elif isinstance(item, str):
+            pieces = []
+            for text, offset in split_chain(item):
+                call = parse_call(text, source, offset, 1, item)
+                built = build(call)
+                pieces.append((built.layer, call.text, built.dtype, call.location))
+        else:
+            raise ConvcalcError(f"expected a layer expression string; got {type(item).__name__}",
+                                Location(source))
+        for layer, text, dtype, location in pieces:
+            name = str(len(graph.nodes))
+            where = None
+            if location is not None:
+                where = Location(location.source, location.line, location.column, None, location.text)
+            graph.nodes.append(Node(name, layer, (previous,), text, dtype, where))
+            previous = name
+    return graph
+
+
+def analyze(layers: str | Sequence[str | Layer], input_shape: ShapeLike, *,
+            dtype: str = "float32", sources: Sequence[str] | None = None) -> Analysis:
+    """Shapes, parameters, MACs, FLOPs, memory and receptive fields of a chain of layers.
+
+    `layers` is one expression (`"Conv2d(3, 8, 3) -> ReLU()"`) or a list of them;
+    `input_shape` a tuple or a string such as `"1x3x224x224"`.  Raises ConvcalcError
+    (with the location) for anything PyTorch would refuse.
+    """
+    if dtype not in DTYPE_BYTES:
+        allowed = ", ".join(DTYPE_BYTES)
+        raise ConvcalcError(f"unknown dtype {dtype!r}; expected one of {allowed}", Location("--dtype"))
+    return walk(chain_graph(layers, input_shape, sources), dtype)

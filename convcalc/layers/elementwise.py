@@ -1,0 +1,65 @@
+"""Layers that keep the shape: activations and dropout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from .base import Layer, Shape, check_rank, fmt_shape
+
+
+@dataclass(frozen=True)
+class Elementwise(Layer):
+    """An activation or dropout. `options` keeps the arguments for display."""
+
+    type: str = "ReLU"
+    options: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.type
+
+    def option(self, key: str, default: object = None) -> object:
+        return dict(self.options).get(key, default)
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        (x,) = inputs
+        if self.type == "Dropout1d":
+            check_rank(self, x, (2, 3), unbatched=2)
+        elif self.type in ("Dropout2d", "Dropout3d", "FeatureAlphaDropout") and len(x) < 2:
+            raise self.fail(f"feature dropout needs at least a 2-D input; got shape {fmt_shape(x)}")
+        return x
+
+    def notes(self, inputs, output) -> list[str]:
+        x = inputs[0]
+        if self.type == "Dropout2d" and len(x) != 4:
+            return [f"Dropout2d: a {len(x)}-D input is not the (N, C, H, W) it is meant for; "
+                    "PyTorch warns and drops whole channels of it"]
+        if self.type == "Dropout3d" and len(x) != 5:
+            return [f"Dropout3d: a {len(x)}-D input is not the (N, C, D, H, W) it is meant for; "
+                    "PyTorch warns and drops whole channels of it"]
+        return []
+
+    def spec(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.options)
+        return f"{self.type}({args})"
+
+
+@dataclass(frozen=True)
+class PReLU(Layer):
+    num_parameters: int = 1
+    init: float = 0.25
+
+    type_name = "PReLU"
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        (x,) = inputs
+        if self.num_parameters != 1:
+            channels = x[1] if len(x) >= 2 else x[0]
+            if channels != self.num_parameters:
+                raise self.fail(f"num_parameters={self.num_parameters} must equal the channel "
+                                f"count; got shape {fmt_shape(x)}")
+        return x
+
+    def param_count(self) -> int:
+        return self.num_parameters

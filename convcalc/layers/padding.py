@@ -1,0 +1,66 @@
+"""Padding layers: ZeroPad, ConstantPad, ReflectionPad, ReplicationPad, CircularPad (1d/2d/3d)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from .base import Layer, Shape, check_rank, fmt_shape
+from .windows import axis_name
+
+
+@dataclass(frozen=True)
+class PadNd(Layer):
+    #: (left, right) of the last axis first, then the one before it: F.pad's order
+    padding: tuple[int, ...] = ()
+    value: float = 0.0
+    mode: str = field(default="Zero", repr=False)
+    ndim: int = field(default=2, repr=False)
+
+    @property
+    def name(self) -> str:
+        return f"{self.mode}Pad{self.ndim}d"
+
+    def spatial_ndim(self, shape: Shape) -> int:
+        return self.ndim
+
+    def pairs(self) -> list[tuple[int, int]]:
+        """(before, after) per padded axis, in axis order (first padded axis first)."""
+        p = self.padding
+        pairs = [(p[2 * i], p[2 * i + 1]) for i in range(self.ndim)]
+        return list(reversed(pairs))
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        (x,) = inputs
+        n = self.ndim
+        if self.mode in ("Zero", "Constant"):
+            if len(x) < n:
+                raise self.fail(f"padding {n} dims needs an input with at least {n} dims; "
+                                f"got shape {fmt_shape(x)}")
+        else:
+            check_rank(self, x, (n + 1, n + 2), unbatched=n + 1)
+        outs = []
+        for i, (size, (before, after)) in enumerate(zip(x[-n:], self.pairs())):
+            if self.mode == "Reflection" and max(before, after) >= size:
+                raise self.fail(f"reflection padding {max(before, after)} must be smaller than the "
+                                f"input size {size} along {axis_name(i, n)}")
+            if self.mode == "Circular" and max(before, after) > size:
+                raise self.fail(f"circular padding {max(before, after)} must not exceed the input "
+                                f"size {size} along {axis_name(i, n)}")
+            out = size + before + after
+            smallest = 0 if self.mode in ("Zero", "Constant") else 1
+            if out < smallest:
+                raise self.fail(f"output size along {axis_name(i, n)} would be {out} "
+                                f"({size} {before:+d} {after:+d})")
+            outs.append(out)
+        return x[:-n] + tuple(outs)
+
+    def rf_effect(self, inputs, output):
+        from .rf import RFEffect, WindowStep
+        n = self.ndim
+        return RFEffect({i - n: WindowStep(1, 1, 1, before) for i, (before, _) in enumerate(self.pairs())})
+
+    def spec(self) -> str:
+        if self.mode == "Constant":
+            return f"{self.name}(padding={self.padding!r}, value={self.value!r})"
+        return f"{self.name}({self.padding!r})"

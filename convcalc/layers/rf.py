@@ -1,0 +1,134 @@
+"""Receptive-field steps: how one layer maps an output index to input indices, per axis.
+
+A step is exact and periodic: `taps(o)` lists the input units that output unit `o`
+reads, and moving `period_out` output units moves those taps by `period_in` input
+units.  `analysis.receptive` composes steps along the graph; fractional strides
+(up-sampling) are just `period_out > period_in`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+
+class AxisStep:
+    """One layer's index map along one spatial axis."""
+
+    period_out: int = 1
+    period_in: int = 1
+
+    def taps(self, o: int) -> list[int]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class WindowStep(AxisStep):
+    """Sliding window (convolution, pooling, padding shift): o*s - p + j*d, j < k."""
+
+    kernel: int
+    stride: int = 1
+    dilation: int = 1
+    padding: int = 0
+
+    @property
+    def period_in(self) -> int:  # type: ignore[override]
+        return self.stride
+
+    def taps(self, o: int) -> list[int]:
+        base = o * self.stride - self.padding
+        return [base + j * self.dilation for j in range(self.kernel)]
+
+
+@dataclass(frozen=True)
+class TransposedStep(AxisStep):
+    """Transposed convolution: output o receives input i when o = i*s - p + j*d."""
+
+    kernel: int
+    stride: int = 1
+    dilation: int = 1
+    padding: int = 0
+
+    @property
+    def period_out(self) -> int:  # type: ignore[override]
+        return self.stride
+
+    def taps(self, o: int) -> list[int]:
+        found = []
+        for j in range(self.kernel):
+            num = o + self.padding - j * self.dilation
+            if num % self.stride == 0:
+                found.append(num // self.stride)
+        return sorted(found)
+
+
+@dataclass(frozen=True)
+class RatioStep(AxisStep):
+    """Resampling by a rational ratio in/out (interpolation, adaptive pooling, pixel shuffle).
+
+    `kind` selects the index rule PyTorch uses:
+    nearest `floor(o*r)`, nearest-exact `floor((o+1/2)*r)`, linear and cubic around
+    `(o+1/2)*r - 1/2` (or `o*r` with align_corners), adaptive `[floor(o*r), ceil((o+1)*r))`.
+    """
+
+    ratio: Fraction  # input units per output unit
+    kind: str = "nearest"
+
+    @property
+    def period_out(self) -> int:  # type: ignore[override]
+        return self.ratio.denominator
+
+    @property
+    def period_in(self) -> int:  # type: ignore[override]
+        return self.ratio.numerator
+
+    def taps(self, o: int) -> list[int]:
+        r = self.ratio
+        if self.kind == "nearest":
+            return [math.floor(o * r)]
+        if self.kind == "nearest-exact":
+            return [math.floor((o + Fraction(1, 2)) * r)]
+        if self.kind == "adaptive":
+            return list(range(math.floor(o * r), math.ceil((o + 1) * r)))
+        if self.kind in ("linear", "cubic"):
+            src = (o + Fraction(1, 2)) * r - Fraction(1, 2)
+        else:  # "linear-aligned", "cubic-aligned": align_corners=True
+            src = o * r
+        i0 = math.floor(src)
+        if src == i0:  # the neighbours' weights are exactly zero
+            return [i0]
+        if self.kind.startswith("linear"):
+            return [i0, i0 + 1]
+        return [i0 - 1, i0, i0 + 1, i0 + 2]
+
+
+@dataclass(frozen=True)
+class GlobalStep(AxisStep):
+    """A layer that mixes a whole axis of `size` units (Flatten, Linear on that axis)."""
+
+    size: int
+
+    @property
+    def period_in(self) -> int:  # type: ignore[override]
+        return self.size
+
+    def taps(self, o: int) -> list[int]:
+        return list(range(self.size))
+
+
+@dataclass(frozen=True)
+class RFEffect:
+    """What a layer does to receptive fields.
+
+    `steps` maps a negative axis of the layer's (first) input to its step; axes not
+    named pass through unchanged.  `remap`, when given, maps each negative axis of the
+    output to the input axis it continues (axes that vanish, e.g. folded by Flatten,
+    keep their last receptive field but no longer follow later layers).
+    """
+
+    steps: dict[int, AxisStep]
+    remap: dict[int, int] | None = None
+
+
+IDENTITY = RFEffect({})

@@ -1,0 +1,45 @@
+"""Machine formats: JSON (the contract's document), CSV (exact integers), Markdown."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from ..analysis.result import Analysis
+from .columns import COLUMNS, CSV_FIELDS, Align
+
+
+def to_json(analysis: Analysis) -> str:
+    return json.dumps(analysis.to_dict(), indent=2)
+
+
+def to_csv(analysis: Analysis) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for row in analysis.layers:
+        d = row.to_dict()
+        rf = d["receptive_field"] or {}
+        writer.writerow([d["index"], d["name"], d["type"], d["spec"], " ".join(d["inputs"]),
+                         "x".join(str(v) for v in row.input_shape), "x".join(str(v) for v in row.output_shape),
+                         d["params"], d["trainable_params"], d["macs"], d["flops"], d["output_bytes"],
+                         "x".join(str(v) for v in rf.get("size", [])),
+                         "x".join(str(v) for v in rf.get("stride", [])),
+                         "x".join("" if v is None else str(v) for v in rf.get("start", []))])
+    t = analysis.total
+    writer.writerow(["", "total", "", "", "", "x".join(str(v) for v in analysis.input_shape),
+                     "x".join(str(v) for v in t.output_shape), t.params, t.trainable_params, t.macs,
+                     t.flops, t.output_bytes, "", "", ""])
+    return buffer.getvalue()
+
+
+def to_markdown(analysis: Analysis) -> str:
+    def line(cells):
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    rule = ["---:" if c.align is Align.RIGHT else ":---" for c in COLUMNS]
+    lines = [line([c.header for c in COLUMNS]), "| " + " | ".join(rule) + " |"]
+    lines += [line([c.cell(r) for c in COLUMNS]) for r in analysis.layers]
+    lines.append(line([f"**{c.total(analysis.total)}**" if c.total(analysis.total) else "" for c in COLUMNS]))
+    return "\n".join(lines) + "\n"
