@@ -13,7 +13,7 @@ __all__ = ["ConvcalcError", "ExpressionError", "IncompatibleInputError", "LayerC
            "parse_shape", "__version__"]
 
 
-def explain(layer: str, input_shape):
-    """Step-by-step arithmetic for one layer (see `convcalc.explain_layer`)."""
-    from .explain import explain_layer
-    return explain_layer(layer, input_shape)
+def explain(layers, input_shape):
+    """Step-by-step arithmetic for a layer (or a chain): a list of LayerExplanation, one per layer."""
+    from .explanation import explain_layer
+    return explain_layer(layers, input_shape)

@@ -18,33 +18,78 @@ from .parsing import parse_call, parse_shape, split_chain
 ShapeLike = str | Sequence[int]
 
 
+def read_layer_file(path: str) -> list[tuple[str, Location]]:
+    """Layers from a file, one per line: expressions, or the lines of `print(model)` for a
+    model built from nn.Sequential (`(0): Conv2d(...)` prefixes are names; container lines
+    such as `Sequential(` and `)` are skipped)."""
+    import re
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except OSError as exc:
+        raise ConvcalcError(f"cannot read layer file {path!r}: {exc.strerror or exc}", Location(path)) from None
+    found = []
+    prefix = re.compile(r"^\s*\(([^)]*)\):\s*")
+    containers: list[str] = []  # names of the open Sequential(...) blocks
+    for number, line in enumerate(lines, start=1):
+        text = line if line.lstrip().startswith("(") else line.split("#", 1)[0]
+        match = prefix.match(text)
+        body = text[match.end():] if match else text
+        stripped = body.strip()
+        if not stripped:
+            continue
+        if stripped.endswith("(") and not stripped.startswith("#"):
+            containers.append(match.group(1) if match else "")
+            continue
+        if stripped == ")":
+            if containers:
+                containers.pop()
+            continue
+        name = ".".join(p for p in containers + [match.group(1) if match else ""] if p) or None
+        offset = len(text) - len(body) + (len(body) - len(body.lstrip()))
+        found.append((stripped, Location(path, number, offset + 1, name, line)))
+    if not found:
+        raise ConvcalcError("no layers in the file", Location(path))
+    return found
+
+
 def chain_graph(layers: str | Sequence[str | Layer], input_shape: ShapeLike,
                 sources: Sequence[str] | None = None) -> Graph:
-    """A chain from expressions (each may hold several layers joined by '->') or Layer objects."""
+    """A chain from expressions (each may hold several layers joined by '->'), `@file`
+    arguments (one layer per line) or Layer objects."""
     shape = parse_shape(input_shape)
     items = [layers] if isinstance(layers, (str, Layer)) else list(layers)
     if not items:
         raise ConvcalcError("give at least one layer")
     graph = Graph(shape)
     previous = "input"
+    taken = {"input"}
     for i, item in enumerate(items):
         source = sources[i] if sources is not None else f"<layer {i + 1}>"
         if isinstance(item, Layer):
-            pieces = [(item, item.spec(), None, None)]
+            pieces = [(item, item.spec(), None, None, None)]
+        elif isinstance(item, str) and item.startswith("@"):
+            pieces = []
+            for text, where in read_layer_file(item[1:]):
+                call = parse_call(text, where.source, where.column - 1, where.line, where.text)
+                built = build(call)
+                pieces.append((built.layer, call.text, built.dtype, call.location, where.entry))
         elif isinstance(item, str):
             pieces = []
             for text, offset in split_chain(item):
                 call = parse_call(text, source, offset, 1, item)
                 built = build(call)
-                pieces.append((built.layer, call.text, built.dtype, call.location))
+                pieces.append((built.layer, call.text, built.dtype, call.location, None))
         else:
             raise ConvcalcError(f"expected a layer expression string; got {type(item).__name__}",
                                 Location(source))
-        for layer, text, dtype, location in pieces:
-            name = str(len(graph.nodes))
+        for layer, text, dtype, location, given in pieces:
+            name = given if given and given not in taken else str(len(graph.nodes))
+            taken.add(name)
             where = None
             if location is not None:
-                where = Location(location.source, location.line, location.column, None, location.text)
+                where = Location(location.source, location.line, location.column, name, location.text)
             graph.nodes.append(Node(name, layer, (previous,), text, dtype, where))
             previous = name
     return graph

@@ -79,7 +79,7 @@ def explain(
     format: ExplainFormat = typer.Option(ExplainFormat.text, "--format", "-f", help="Output format."),
 ) -> None:
     """Each output-size formula with the numbers put in, then the parameter, MAC and receptive-field arithmetic."""
-    from .explain import explain_layer
+    from .explanation import explain_layer
 
     explanations = explain_layer(layers, input, sources=_sources(layers))
     if format is ExplainFormat.json:

@@ -29,10 +29,22 @@ class BatchNormNd(Layer):
         (x,) = inputs
         ranks = {1: (2, 3), 2: (4,), 3: (5,)}[self.ndim]
         check_rank(self, x, ranks)
-        if x[1] != self.num_features:
+        # Without weights or running statistics PyTorch has nothing to check the channels against.
+        if (self.affine or self.track_running_stats) and x[1] != self.num_features:
             raise self.fail(f"expected input with {self.num_features} channels (dim 1); "
                             f"got shape {fmt_shape(x)}")
+        if not self.track_running_stats and self._values_per_channel(x) == 1:
+            raise self.fail("track_running_stats=False normalises with batch statistics, which "
+                            f"need more than 1 value per channel; got shape {fmt_shape(x)}")
         return x
+
+    @staticmethod
+    def _values_per_channel(x: Shape) -> int:
+        count = 1
+        for i, d in enumerate(x):
+            if i != 1:
+                count *= d
+        return count
 
     def param_count(self) -> int:
         if not self.affine:
@@ -40,12 +52,7 @@ class BatchNormNd(Layer):
         return self.num_features * (2 if self.bias else 1)
 
     def notes(self, inputs, output) -> list[str]:
-        x = inputs[0]
-        per_channel = 1
-        for i, d in enumerate(x):
-            if i != 1:
-                per_channel *= d
-        if per_channel == 1:
+        if self._values_per_channel(inputs[0]) == 1:
             return [f"{self.name}: one value per channel: fine in eval(), but PyTorch refuses it "
                     f"in training mode"]
         return []

@@ -40,7 +40,8 @@ class PadNd(Layer):
         else:
             check_rank(self, x, (n + 1, n + 2), unbatched=n + 1)
         outs = []
-        for i, (size, (before, after)) in enumerate(zip(x[-n:], self.pairs())):
+        sizes = x[-n:]
+        for i, (size, (before, after)) in enumerate(zip(sizes, self.pairs())):
             if self.mode == "Reflection" and max(before, after) >= size:
                 raise self.fail(f"reflection padding {max(before, after)} must be smaller than the "
                                 f"input size {size} along {axis_name(i, n)}")
@@ -48,11 +49,14 @@ class PadNd(Layer):
                 raise self.fail(f"circular padding {max(before, after)} must not exceed the input "
                                 f"size {size} along {axis_name(i, n)}")
             out = size + before + after
-            smallest = 0 if self.mode in ("Zero", "Constant") else 1
-            if out < smallest:
+            if out < 0:
                 raise self.fail(f"output size along {axis_name(i, n)} would be {out} "
                                 f"({size} {before:+d} {after:+d})")
             outs.append(out)
+        # PyTorch's reflection/replication kernels refuse an output only when every padded
+        # axis would be empty (their check is `w >= 1 || h >= 1`).
+        if self.mode not in ("Zero", "Constant") and all(o < 1 for o in outs):
+            raise self.fail(f"the input {fmt_shape(x)} is too small: the output would be empty")
         return x[:-n] + tuple(outs)
 
     def rf_effect(self, inputs, output):

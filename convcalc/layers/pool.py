@@ -55,6 +55,10 @@ class _WindowPool(Layer):
             if 2 * p > d * (k - 1) + 1:
                 raise self.fail(f"padding {p} along {axis_name(i, n)} must be at most half of the "
                                 f"effective kernel size {d * (k - 1) + 1}")
+            if self.family == "AvgPool" and n == 3 and size < k:
+                # avg_pool3d alone checks the unpadded input against the kernel
+                raise self.fail(f"input size {size} along {axis_name(i, n)} is smaller than the kernel "
+                                f"size {k} (AvgPool3d does not count padding here)")
             out = pooled_size(size, k, s, p, d, self.ceil)
             if out < 1:
                 raise self.fail(f"output size along {axis_name(i, n)} would be {out} for input size "

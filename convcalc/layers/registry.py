@@ -155,6 +155,8 @@ def build_adaptive(n: int, kind: str, b: dict) -> Layer:
     if len(items) != n:
         raise ArgumentError("output_size", f"output_size must be an integer or a tuple of {n}; got {size!r}")
     for v in items:
+        if v is None and n == 1:
+            raise ArgumentError("output_size", f"output_size of Adaptive{kind}Pool1d must be an integer; got {size!r}")
         if v is not None and (not isinstance(v, int) or v < 0):
             raise ArgumentError("output_size", f"output_size entries must be integers >= 0 or None; got {size!r}")
     return pool.AdaptivePoolNd(tuple(items), as_bool("return_indices", b.get("return_indices", False)),

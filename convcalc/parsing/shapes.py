@@ -6,7 +6,7 @@ import re
 
 from ..errors import Location, ShapeError
 
-_SEPARATORS = re.compile(r"\s*[x×,]\s*|\s+")
+_SEPARATORS = re.compile(r"\s*[x×X*,]\s*")
 
 
 def parse_shape(text: object, source: str = "--input") -> tuple[int, ...]:
@@ -23,7 +23,8 @@ def parse_shape(text: object, source: str = "--input") -> tuple[int, ...]:
             body = body[1:-1].strip()
         if not body:
             raise ShapeError("expected a shape such as '1x3x224x224'; got an empty shape", loc)
-        items = [p for p in _SEPARATORS.split(body.rstrip(",")) if p != ""]
+        body = body[:-1] if body.endswith(",") else body  # "(10,)"
+        items = _SEPARATORS.split(body) if _SEPARATORS.search(body) else body.split()
     dims: list[int] = []
     for item in items:
         if isinstance(item, bool):

@@ -1,0 +1,160 @@
+"""The command line: formats, exit codes, one-line errors on stderr, never a traceback."""
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from convcalc.cli import main
+
+GOLDEN = Path(__file__).parent / "golden"
+CHAIN = ["Conv2d(3, 16, 3, stride=2, padding=1, bias=False)", "BatchNorm2d(16)", "ReLU()",
+         "MaxPool2d(3, stride=2, padding=1) -> SeparableConv2d(16, 32, 3, padding=1)",
+         "AdaptiveAvgPool2d(1)", "Flatten()", "Linear(32, 10)"]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_contract_json_example(capsys):
+    code, out, err = run(capsys, "shape", "Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)",
+                         "--input", "1,3,224,224", "--format", "json")
+    assert code == 0 and err == ""
+    doc = json.loads(out)
+    assert doc["input_shape"] == [1, 3, 224, 224]
+    (layer,) = doc["layers"]
+    expected = {"index": 0, "type": "Conv2d", "spec": "Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)",
+                "inputs": ["input"], "input_shape": [1, 3, 224, 224], "output_shape": [1, 64, 112, 112],
+                "params": 9408, "trainable_params": 9408, "macs": 118013952, "flops": 236027904,
+                "output_bytes": 3211264,
+                "receptive_field": {"size": [7, 7], "stride": [2, 2], "start": [-3, -3]}}
+    assert {k: layer[k] for k in expected} == expected
+    assert doc["total"] == {**doc["total"], "params": 9408, "trainable_params": 9408, "macs": 118013952,
+                            "flops": 236027904, "output_shape": [1, 64, 112, 112]}
+
+
+def test_json_is_alone_on_stdout_and_warnings_go_to_stderr(capsys):
+    code, out, err = run(capsys, "shape", "Conv2d(1, 1, 2, stride=2)", "-i", "1x1x5x5", "-f", "json")
+    assert code == 0
+    json.loads(out)
+    assert "warning:" in err and "read by no window" in err
+
+
+def test_fractional_stride_is_a_json_number(capsys):
+    code, out, _ = run(capsys, "shape", "ConvTranspose1d(1, 1, 3, stride=3)", "-i", "1x1x8", "-f", "json")
+    rf = json.loads(out)["layers"][0]["receptive_field"]
+    assert rf["size"] == [1] and rf["stride"] == [pytest.approx(1 / 3)]
+
+
+def test_start_is_null_when_no_input_reaches_unit_zero(capsys):
+    code, out, _ = run(capsys, "shape", "ConvTranspose1d(1, 1, 1, stride=2, padding=1)", "-i", "1x1x8", "-f", "json")
+    assert json.loads(out)["layers"][0]["receptive_field"]["start"] == [None]
+
+
+def test_chain_by_arguments_and_by_arrows_agree(capsys):
+    _, by_args, _ = run(capsys, "shape", "Conv2d(3, 8, 3)", "ReLU()", "MaxPool2d(2)", "-i", "1x3x32x32", "-f", "json")
+    _, by_arrow, _ = run(capsys, "shape", "Conv2d(3, 8, 3) -> ReLU() -> MaxPool2d(2)", "-i", "1x3x32x32", "-f", "json")
+    strip = lambda doc: [{k: v for k, v in l.items() if k != "spec"} for l in json.loads(doc)["layers"]]
+    assert strip(by_args) == strip(by_arrow)
+
+
+def test_csv_has_exact_integers_and_a_total_row(capsys):
+    code, out, _ = run(capsys, "shape", *CHAIN, "-i", "2x3x64x64", "-f", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    layers, total = rows[:-1], rows[-1]
+    assert total["name"] == "total"
+    for key in ("params", "macs", "flops", "output_bytes"):
+        assert int(total[key]) == sum(int(r[key]) for r in layers)
+    assert [r["name"] for r in layers][3:6] == ["3", "4.depthwise", "4.pointwise"]
+
+
+def test_totals_equal_the_sum_of_rows(capsys):
+    _, out, _ = run(capsys, "shape", *CHAIN, "-i", "2x3x64x64", "-f", "json")
+    doc = json.loads(out)
+    for key in ("params", "trainable_params", "macs", "flops"):
+        assert doc["total"][key] == sum(layer[key] for layer in doc["layers"])
+    assert doc["total"]["output_shape"] == doc["layers"][-1]["output_shape"]
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "csv"])
+def test_golden_rendering(capsys, fmt):
+    code, out, _ = run(capsys, "shape", *CHAIN, "-i", "2x3x64x64", "-f", fmt)
+    assert code == 0
+    golden = GOLDEN / f"shape_chain.{fmt}.txt"
+    if os.environ.get("CONVCALC_REGEN_GOLDEN"):  # regenerate, review the diff, commit
+        golden.write_text(out)
+    assert out == golden.read_text()
+
+
+def test_dtype_changes_memory(capsys):
+    _, out, _ = run(capsys, "shape", "Conv2d(3, 8, 3)", "-i", "1x3x10x10", "-f", "json", "--dtype", "float16")
+    assert json.loads(out)["layers"][0]["output_bytes"] == 8 * 8 * 8 * 2
+
+
+def test_explain_text(capsys):
+    code, out, _ = run(capsys, "explain", "Conv1d(64, 32, 4, stride=2)", "--input", "3,64,128")
+    assert code == 0
+    assert "L_out = floor((L_in + 2×padding − dilation×(kernel−1) − 1) / stride) + 1" in out
+    assert "floor((128 + 2×0 − 1×(4−1) − 1) / 2) + 1 = floor(124 / 2) + 1 = 63" in out
+    assert "weight: C_out × C_in/groups × kernel = 32 × 64/1 × 4 = 8,192" in out
+    assert "= 3 × 32 × 63 × 64 × 4 = 1,548,288" in out
+
+
+def test_explain_json(capsys):
+    code, out, _ = run(capsys, "explain", "MaxPool2d(3, ceil_mode=True)", "-i", "1x1x5x5", "-f", "json")
+    (doc,) = json.loads(out)
+    assert doc["layer"]["output_shape"] == [1, 1, 2, 2]
+    assert any("ceil" in line for s in doc["sections"] for line in s["lines"])
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["shape", "Conv2d(3,64,k=3", "--input", "1,3,32,32"], "<arg 1>:1:7: syntax error"),
+    (["shape", "Conv2d(3,64,3)", "--input", "1,4,32,32"], "expected input with 3 channels; got 4"),
+    (["shape", '__import__("os").system("true")', "--input", "1,3,8,8"], "expected a layer class name"),
+    (["shape", "Conv2d(3,64,3)", "--input", "1,3,x,8"], "--input: expected whole numbers"),
+    (["shape", "Conv2d(3,64,3)"], "Missing option '--input'"),
+    (["shape", "Conv2d(3,64,3)", "-i", "1x3x8x8", "-f", "xml"], "'xml' is not one of"),
+    (["shape", "Conv2d(3,64,3)", "-i", "1x3x8x8", "--dtype", "float7"], "unknown dtype 'float7'"),
+    (["shape", "Conv2d(3,64,3)", "ReLU()", "Conv2d(3, 8, 3)", "-i", "1x3x8x8"], "<arg 3>:1:1: Conv2d: expected input with 3 channels; got 64"),
+    (["shape", "Conv2d(3, 8, 9)", "-i", "1x3x8x8"], "effective kernel 9"),
+    (["shape", "Add()", "-i", "1x3x8x8"], "needs at least two inputs"),
+    (["summary", "/nonexistent.yaml"], "No such command 'summary'"),
+    (["frobnicate"], "No such command"),
+])
+def test_bad_input_exits_2_with_one_line(capsys, argv, fragment):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    first = err.splitlines()[0]
+    assert first.startswith("error: ") and fragment in first
+    assert "Traceback" not in err
+
+
+def test_syntax_error_shows_a_caret(capsys):
+    _, _, err = run(capsys, "shape", "Conv2d(3, 64, 3, stride=0)", "-i", "1x3x8x8")
+    lines = err.splitlines()
+    assert lines[1].strip() == "Conv2d(3, 64, 3, stride=0)"
+    assert lines[2].index("^") == lines[1].index("0)")
+
+
+def test_module_entry_point_has_no_traceback():
+    proc = subprocess.run([sys.executable, "-m", "convcalc", "shape", "Conv2d(3,64,3)", "--input", "1,4,32,32"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and proc.stderr.startswith("error: ")
+
+
+def test_layers_lists_every_family(capsys):
+    code, out, _ = run(capsys, "layers")
+    names = set(out.split())
+    for name in ("Conv1d", "ConvTranspose3d", "MaxPool2d", "AdaptiveMaxPool3d", "LazyConvTranspose1d",
+                 "SeparableConv2d", "ChannelShuffle", "PixelUnshuffle", "ReflectionPad3d", "Concat"):
+        assert name in names

@@ -1,0 +1,127 @@
+"""Layer expressions: PyTorch constructor syntax, parsed safely, with precise errors."""
+
+import pytest
+
+import convcalc
+from convcalc.errors import ExpressionError, LayerConfigError
+from convcalc.parsing import parse_call, split_chain
+
+
+def layer(expr):
+    return convcalc.build_layer(expr)
+
+
+@pytest.mark.parametrize("expr", [
+    "Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)",
+    "nn.Conv2d(3, 64, kernel_size=(7, 7), stride=(2, 2), padding=(3, 3), bias=False)",
+    "torch.nn.Conv2d(3, 64, 7, 2, 3, bias=False)",
+    "conv2d(3, 64, k=7, s=2, p=3, bias=False)",
+    "CONV2D(3, 64, [7, 7], stride=[2, 2], padding=3, bias=False)",
+    "Conv2d(3, 64, 7, 2, 3, 1, 1, False, 'zeros')",
+    "Conv2d(3, 64, kernel_size=(7, 7), stride=(2, 2), padding=(3, 3), bias=False, padding_mode=zeros)",
+])
+def test_same_layer_many_spellings(expr):
+    conv = layer(expr)
+    assert (conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.bias) == \
+        (3, 64, (7, 7), (2, 2), (3, 3), False)
+
+
+def test_convtranspose_positional_order():
+    # ..., output_padding, groups, bias, dilation
+    t = layer("ConvTranspose2d(4, 8, 3, 2, 1, 1, 2, False, 3)")
+    assert (t.output_padding, t.groups, t.bias, t.dilation) == ((1, 1), 2, False, (3, 3))
+
+
+def test_own_keyword_wins_over_alias():
+    assert layer("Dropout(p=0.25)").option("p") == 0.25
+    assert layer("Conv1d(1, 1, 3, p=2)").padding == (2,)
+
+
+@pytest.mark.parametrize("expr", [
+    "Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=same, padding_mode=reflect)",
+    "Upsample(scale_factor=2.0, mode=bilinear)",
+    "Upsample(scale_factor=2.0, mode='bilinear')",
+    "BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)",
+    "LazyConv2d(0, 8, kernel_size=(3, 3), stride=(1, 1))",
+    "LazyLinear(in_features=0, out_features=8, bias=True)",
+    "MaxPool2d(kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=False)",
+    "AdaptiveAvgPool2d(output_size=(None, 3))",
+    "ZeroPad2d((1, 1, 1, 1))",
+    "ConstantPad2d(padding=(1, 1, 1, 1), value=3.5)",
+    "GELU(approximate='none')",
+    "LeakyReLU(negative_slope=0.2, inplace=True)",
+    "Flatten(start_dim=1, end_dim=-1)",
+    "Identity()",
+    "Identity(54, unused_argument1=0.1)",
+    "ReLU",
+    "nn.ReLU(inplace=True)",
+    "Conv2d(3, 8, 3, dtype=torch.float16, device='cpu')",
+])
+def test_print_model_forms_parse(expr):
+    assert layer(expr) is not None
+
+
+def test_lazy_printed_form_drops_zero_in_channels():
+    a = convcalc.analyze(["LazyConv2d(0, 8, kernel_size=(3, 3), stride=(1, 1))"], (1, 5, 10, 10))
+    assert a.layers[0].params == 8 * 5 * 9 + 8
+    assert a.layers[0].type == "Conv2d"
+    b = convcalc.analyze(["LazyConv2d(8, 3)"], (1, 5, 10, 10))
+    assert b.layers[0].params == a.layers[0].params
+
+
+def test_split_chain_keeps_arrows_inside_strings():
+    assert [p.strip() for p, _ in split_chain("A('->') -> B()")] == ["A('->')", "B()"]
+
+
+@pytest.mark.parametrize("expr, fragment, column", [
+    ("Conv2d(3,64,k=3", "unclosed '('", 7),
+    ("Conv2d(3, 1+2)", "only literal values", 11),
+    ('__import__("os").system("true")', "expected a layer class name", 1),
+    ("Conv2d(3, 64, foo=1)", "unexpected keyword 'foo'", 15),
+    ("Conv2d(3, 64, 3, stride=0)", "stride must be positive", 25),
+    ("Conv2d(3, 64, 3, padding='full')", "padding must be one of 'same', 'valid'", 26),
+    ("Conv2d(3, 64, 3, groups=2)", "in_channels=3 must be divisible by groups=2", 25),
+    ("Conv2d(3, 64)", "missing the required argument 'kernel_size'", 1),
+    ("Conv2d(3, 64, 3, stride=2, stride=1)", "given twice", None),
+    ("Conv2d(3, 64, 3, 1, 0, 1, 1, True, 'zeros', None, None, 7)", "at most 11 positional", 57),
+    ("Frobnicate(3)", "unknown layer 'Frobnicate'", 1),
+    ("Conv2dd(3, 8, 3)", "did you mean 'Conv2d'", 1),
+    ("Conv2d(3, 8, 3.5)", "kernel_size must be an integer or a tuple of 2 integers; got 3.5", 14),
+    ("Conv2d(3, 8, (3, 3, 3))", "tuple of 2 integers; got (3, 3, 3)", 14),
+    ("Dropout(1.5)", "between 0 and 1", 9),
+    ("Conv2d(*x)", "'*' arguments", 8),
+    ("lambda: 1", "expected a layer constructor call", 1),
+    ("Conv2d(3, 8, 3, ...)", "'...' is not a value", 17),
+    ("", "got nothing", 1),
+    ("ConvTranspose2d(3, 8, 3, padding='same')", "takes integer padding", 34),
+    ("Conv2d(3, 8, 3, padding='same', stride=2)", "not supported for strided", 25),
+    ("ConvTranspose2d(3, 8, 3, padding_mode='reflect')", 'only "zeros" padding mode', 39),
+    ("Upsample(size=4, scale_factor=2)", "only one of size or scale_factor", 15),
+    ("Upsample(scale_factor=2, align_corners=True)", "align_corners can only be set", 40),
+    ("AdaptiveAvgPool1d((None,))", "must be an integer", 19),
+])
+def test_errors_name_what_and_where(expr, fragment, column):
+    with pytest.raises((ExpressionError, LayerConfigError)) as info:
+        convcalc.analyze([expr], (1, 3, 8, 8), sources=["<arg 1>"])
+    err = info.value
+    assert fragment in err.message
+    assert "\n" not in str(err)
+    assert str(err).startswith("<arg 1>:1")
+    if column is not None:
+        assert err.location.column == column, str(err)
+
+
+def test_error_columns_point_into_a_chain_argument():
+    with pytest.raises(LayerConfigError) as info:
+        convcalc.analyze(["ReLU() -> Conv2d(3, 8, 3, stride=-1)"], (1, 3, 8, 8), sources=["<arg 1>"])
+    assert info.value.location.column == len("ReLU() -> Conv2d(3, 8, 3, stride=") + 1
+    assert "^" in info.value.caret()
+
+
+def test_no_evaluation_ever(tmp_path):
+    marker = tmp_path / "pwned"
+    with pytest.raises(ExpressionError):
+        parse_call(f"__import__('pathlib').Path({str(marker)!r}).touch()")
+    with pytest.raises(ExpressionError):
+        parse_call(f"Conv2d(open({str(marker)!r}, 'w'), 8, 3)")
+    assert not marker.exists()
