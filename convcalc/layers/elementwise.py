@@ -28,6 +28,10 @@ class Elementwise(Layer):
             check_rank(self, x, (2, 3), unbatched=2)
         elif self.type in ("Dropout2d", "Dropout3d", "FeatureAlphaDropout") and len(x) < 2:
             raise self.fail(f"feature dropout needs at least a 2-D input; got shape {fmt_shape(x)}")
+        elif self.type in ("Softmax", "LogSoftmax") and self.option("dim") is not None:
+            dim, rank = self.option("dim"), len(x)
+            if not -rank <= dim < rank:  # type: ignore[operator]
+                raise self.fail(f"dim {dim} is out of range for a {rank}-D input (expected {-rank} to {rank - 1})")
         return x
 
     def notes(self, inputs, output) -> list[str]:

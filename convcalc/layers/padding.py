@@ -21,23 +21,30 @@ class PadNd(Layer):
     def name(self) -> str:
         return f"{self.mode}Pad{self.ndim}d"
 
-    def spatial_ndim(self, shape: Shape) -> int:
-        return self.ndim
+    @property
+    def padded_dims(self) -> int:
+        """How many trailing axes the padding tuple covers (PyTorch does not tie it to ndim)."""
+        return len(self.padding) // 2
 
     def pairs(self) -> list[tuple[int, int]]:
         """(before, after) per padded axis, in axis order (first padded axis first)."""
         p = self.padding
-        pairs = [(p[2 * i], p[2 * i + 1]) for i in range(self.ndim)]
+        pairs = [(p[2 * i], p[2 * i + 1]) for i in range(self.padded_dims)]
         return list(reversed(pairs))
+
+    def spatial_ndim(self, shape: Shape) -> int:
+        return self.padded_dims
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         (x,) = inputs
-        n = self.ndim
+        n = self.padded_dims
         if self.mode in ("Zero", "Constant"):
             if len(x) < n:
                 raise self.fail(f"padding {n} dims needs an input with at least {n} dims; "
                                 f"got shape {fmt_shape(x)}")
         else:
+            if self.mode == "Circular":
+                check_rank(self, x, (self.ndim + 1, self.ndim + 2), unbatched=self.ndim + 1)
             check_rank(self, x, (n + 1, n + 2), unbatched=n + 1)
         outs = []
         sizes = x[-n:]
@@ -61,7 +68,7 @@ class PadNd(Layer):
 
     def rf_effect(self, inputs, output):
         from .rf import RFEffect, WindowStep
-        n = self.ndim
+        n = self.padded_dims
         return RFEffect({i - n: WindowStep(1, 1, 1, before) for i, (before, _) in enumerate(self.pairs())})
 
     def spec(self) -> str:

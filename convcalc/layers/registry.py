@@ -39,21 +39,33 @@ class Built:
 
 # ------------------------------------------------------------------ builders
 
+def _expand_one(value: object, n: int) -> object:
+    """F.convNd repeats a 1-element stride/padding/dilation over every spatial axis."""
+    if isinstance(value, tuple) and len(value) == 1 and n > 1:
+        return value[0]
+    return value
+
+
 def _conv_common(b: dict, n: int) -> dict:
     from . import conv
+    if isinstance(b["groups"], bool):
+        raise ArgumentError("groups", f"groups must be an integer; got {b['groups']!r}")
     groups = as_int("groups", b["groups"])
     if groups <= 0:
         raise ArgumentError("groups", f"groups must be a positive integer; got {groups}")
     pad = b["padding"]
+    mode = as_choice("padding_mode", b["padding_mode"], conv.PADDING_MODES)
     if isinstance(pad, str):
         pad = as_choice("padding", pad, ("same", "valid"))
     else:
-        pad = ntuple("padding", pad, n, minimum=0)
+        if isinstance(pad, tuple) and len(pad) == 1 and n > 1 and mode != "zeros":
+            raise ArgumentError("padding", f"a 1-element padding {pad!r} cannot be used with "
+                                           f"padding_mode={mode!r}; give {n} values")
+        pad = ntuple("padding", _expand_one(pad, n), n, minimum=0)
     return dict(kernel_size=ntuple("kernel_size", b["kernel_size"], n, minimum=1),
-                stride=ntuple("stride", b["stride"], n, minimum=1), padding=pad,
-                dilation=ntuple("dilation", b["dilation"], n, minimum=1), groups=groups,
-                bias=as_bool("bias", b["bias"]),
-                padding_mode=as_choice("padding_mode", b["padding_mode"], conv.PADDING_MODES))
+                stride=ntuple("stride", _expand_one(b["stride"], n), n, minimum=1), padding=pad,
+                dilation=ntuple("dilation", _expand_one(b["dilation"], n), n, minimum=1), groups=groups,
+                bias=as_bool("bias", b["bias"]), padding_mode=mode)
 
 
 def _check_conv_channels(in_c: int, out_c: int, groups: int) -> None:
@@ -88,7 +100,7 @@ def build_conv_transpose(n: int, b: dict, lazy: bool = False) -> Layer:
     in_c = common["groups"] if lazy else as_int("in_channels", b["in_channels"], minimum=0)
     out_c = as_int("out_channels", b["out_channels"], minimum=1)
     _check_conv_channels(in_c, out_c, common["groups"])
-    op = ntuple("output_padding", b["output_padding"], n)
+    op = ntuple("output_padding", _expand_one(b["output_padding"], n), n)
     if any(v < 0 for v in op):
         raise ArgumentError("output_padding", f"output_padding must not be negative; got {b['output_padding']!r}")
     layer = conv.ConvTransposeNd(in_c, out_c, common["kernel_size"], common["stride"],
@@ -165,7 +177,7 @@ def build_adaptive(n: int, kind: str, b: dict) -> Layer:
 
 def build_batchnorm(n: int, b: dict, lazy: bool = False) -> Layer:
     from . import norm
-    layer = norm.BatchNormNd(as_int("num_features", b["num_features"], minimum=1),
+    layer = norm.BatchNormNd(as_int("num_features", b["num_features"], minimum=0),
                             as_float("eps", b["eps"]),
                             None if b["momentum"] is None else as_float("momentum", b["momentum"]),
                             as_bool("affine", b["affine"]),
@@ -195,6 +207,10 @@ def build_elementwise(name: str, b: dict) -> Layer:
     for key in ("negative_slope", "alpha", "beta", "threshold", "min_val", "max_val", "lambd"):
         if key in b:
             as_float(key, b[key])
+    if name == "CELU" and as_float("alpha", b["alpha"]) == 0:
+        raise ArgumentError("alpha", "alpha cannot be 0 for CELU")
+    if name in ("Softmax", "LogSoftmax") and b["dim"] is not None:
+        as_int("dim", b["dim"])
     options = tuple((k, v) for k, v in b.items() if k != "inplace" or v)
     return elementwise.Elementwise(name, options)
 
@@ -214,6 +230,8 @@ def build_upsample(b: dict, mode: str | None = None, align: bool | None = None) 
         raise ArgumentError("size", "give only one of size or scale_factor")
     if size is None and sf is None:
         raise ArgumentError("size", "give either size or scale_factor")
+    if size is not None and b.get("recompute_scale_factor"):
+        raise ArgumentError("recompute_scale_factor", "recompute_scale_factor is not meaningful with an explicit size")
     if size is not None:
         items = size if isinstance(size, tuple) else (size,)
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
@@ -238,9 +256,10 @@ def build_pad(n: int, mode: str, b: dict) -> Layer:
     from . import padding
     pad = b["padding"]
     if isinstance(pad, tuple):
-        if len(pad) != 2 * n or not all(isinstance(v, int) for v in pad):
-            raise ArgumentError("padding", f"padding must be an integer or a tuple of {2 * n} integers; "
-                                           f"got {pad!r}")
+        # Like F.pad, any even number of values works: (left, right) of the last axis first.
+        if not pad or len(pad) % 2 or not all(isinstance(v, int) for v in pad):
+            raise ArgumentError("padding", f"padding must be an integer or a tuple of an even number "
+                                           f"of integers (e.g. {2 * n}); got {pad!r}")
         pad = tuple(int(v) for v in pad)
     else:
         pad = (as_int("padding", pad),) * (2 * n)
