@@ -260,6 +260,15 @@ def conv_transpose_spec(draw, n: int, cin: int | None = None, *,
 
 
 @st.composite
+def pool_padding(draw, n: int, kernel, wild: bool):
+    """Mostly within PyTorch's limit (at most half the kernel), sometimes beyond it."""
+    if chance(draw, 25):
+        return draw(int_or_tuple(n, 0, 2, wild=wild))
+    smallest = kernel if isinstance(kernel, int) else min(kernel, default=1)
+    return draw(int_or_tuple(n, 0, max(smallest, 1) // 2, wild=wild))
+
+
+@st.composite
 def max_pool_spec(draw, n: int, *, wild: bool = True) -> LayerSpec:
     present: dict[str, Any] = {"kernel_size": draw(int_or_tuple(n, 1, 4, wild=wild))}
     if chance(draw, 60):
@@ -268,7 +277,7 @@ def max_pool_spec(draw, n: int, *, wild: bool = True) -> LayerSpec:
         if wild and chance(draw, 3):
             present["stride"] = 0
     if chance(draw, 50):
-        present["padding"] = draw(int_or_tuple(n, 0, 2, wild=wild))
+        present["padding"] = draw(pool_padding(n, present["kernel_size"], wild))
     if chance(draw, 40):
         present["dilation"] = draw(int_or_tuple(n, 1, 3, wild=wild))
     if chance(draw, 40):
@@ -283,7 +292,7 @@ def avg_pool_spec(draw, n: int, *, wild: bool = True) -> LayerSpec:
         present["stride"] = (None if chance(draw, 10)
                              else draw(int_or_tuple(n, 1, 3, wild=wild)))
     if chance(draw, 50):
-        present["padding"] = draw(int_or_tuple(n, 0, 2, wild=wild))
+        present["padding"] = draw(pool_padding(n, present["kernel_size"], wild))
     if chance(draw, 40):
         present["ceil_mode"] = draw(st.booleans())
     if chance(draw, 40):

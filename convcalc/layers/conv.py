@@ -66,6 +66,9 @@ class ConvNd(Layer):
                 raise self.fail(f"circular padding {max(left, right)} must not exceed the input "
                                 f"size {size} along {axis_name(i, n)} (it would wrap more than once)")
             padded = size + left + right
+            if padded < 1:
+                raise self.fail(f"padding {left}+{right} crops the input size {size} along "
+                                f"{axis_name(i, n)} to nothing")
             effective = self.dilation[i] * (self.kernel_size[i] - 1) + 1
             if effective > padded:
                 raise self.fail(f"effective kernel {effective} (kernel {self.kernel_size[i]}, dilation "

@@ -61,7 +61,9 @@ def _conv_common(b: dict, n: int) -> dict:
         if isinstance(pad, tuple) and len(pad) == 1 and n > 1 and mode != "zeros":
             raise ArgumentError("padding", f"a 1-element padding {pad!r} cannot be used with "
                                            f"padding_mode={mode!r}; give {n} values")
-        pad = ntuple("padding", _expand_one(pad, n), n, minimum=0)
+        # With a padding_mode other than zeros PyTorch pads with F.pad, which crops on
+        # negative values; only zero padding must be non-negative.
+        pad = ntuple("padding", _expand_one(pad, n), n, minimum=0 if mode == "zeros" else None)
     return dict(kernel_size=ntuple("kernel_size", b["kernel_size"], n, minimum=1),
                 stride=ntuple("stride", _expand_one(b["stride"], n), n, minimum=1), padding=pad,
                 dilation=ntuple("dilation", _expand_one(b["dilation"], n), n, minimum=1), groups=groups,
