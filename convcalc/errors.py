@@ -6,10 +6,10 @@ what was found.  A `Location` says where: an argument, a file line, a column.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .record import record
 
 
-@dataclass(frozen=True)
+@record
 class Location:
     """Where an error was found: e.g. `<arg 1>:1:25` plus the source line for a caret."""
 

@@ -7,7 +7,7 @@ then the parameter, MAC and receptive-field arithmetic, as the tutorials write t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from .record import record
 from typing import Sequence
 
 from .analysis import LayerResult, counting
@@ -24,13 +24,13 @@ from .layers.pool import AdaptivePoolNd, AvgPoolNd, MaxPoolNd, _WindowPool, pool
 from .layers.resample import PixelShuffle, PixelUnshuffle, Upsample
 
 
-@dataclass(frozen=True)
+@record
 class Section:
     title: str
     lines: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record
 class LayerExplanation:
     row: LayerResult
     sections: tuple[Section, ...]

@@ -7,7 +7,7 @@ the walk is linear in the number of layers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..record import field, record
 from typing import Sequence
 
 from ..errors import ConvcalcError, IncompatibleInputError, Location
@@ -20,7 +20,7 @@ DTYPE_BYTES = {"float16": 2, "half": 2, "bfloat16": 2, "float32": 4, "float": 4,
                "double": 8, "int8": 1, "uint8": 1, "int16": 2, "int32": 4, "int64": 8, "bool": 1}
 
 
-@dataclass(frozen=True)
+@record
 class Node:
     name: str
     layer: Layer
@@ -30,7 +30,7 @@ class Node:
     location: Location | None = None
 
 
-@dataclass
+@record(frozen=False)
 class Graph:
     input_shape: Shape
     nodes: list[Node] = field(default_factory=list)

@@ -12,7 +12,7 @@ textbook recurrence `r += (k-1)*d*j` does not.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from ..record import record
 from fractions import Fraction
 from typing import Sequence
 
@@ -28,7 +28,7 @@ class PeriodTooLarge(Exception):
     """The composed index map repeats only after more than MAX_PERIOD units."""
 
 
-@dataclass(frozen=True)
+@record
 class AxisRF:
     period: int  # output units per period
     shift: int  # input positions the region moves per period
@@ -93,7 +93,7 @@ def _union(regions) -> Region:
     return None if lo is None else (lo, hi)
 
 
-@dataclass(frozen=True)
+@record
 class RFState:
     """Receptive fields of one tensor: one map per network-input spatial axis, and which
     tensor axis (negative index) still follows which network axis."""

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..record import field, record
 from fractions import Fraction
 
 
-@dataclass(frozen=True)
+@record
 class ReceptiveField:
     """Per spatial dim of the network input (see CONTRACT section 4)."""
 
@@ -23,7 +23,7 @@ def _number(value: Fraction) -> int | float:
     return int(value) if value.denominator == 1 else float(value)
 
 
-@dataclass(frozen=True)
+@record
 class LayerResult:
     index: int
     name: str
@@ -57,7 +57,7 @@ class LayerResult:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Totals:
     params: int
     trainable_params: int
@@ -72,7 +72,7 @@ class Totals:
                 "output_bytes": self.output_bytes}
 
 
-@dataclass(frozen=True)
+@record
 class Analysis:
     input_shape: tuple[int, ...]
     layers: tuple[LayerResult, ...]

@@ -1,4 +1,4 @@
-"""Layer semantics: one frozen dataclass per PyTorch layer family.
+"""Layer semantics: one frozen record per PyTorch layer family.
 
 `build_layer("Conv2d(3, 64, 3)")` parses and validates an expression; a `Layer`
 knows its output shape, its parameters and its receptive-field step.

@@ -1,13 +1,13 @@
 """What every layer is, and the argument checks the families share.
 
-A layer is a frozen dataclass built from a PyTorch constructor call.  It knows its
+A layer is a frozen record built from a PyTorch constructor call.  It knows its
 output shape rule, its parameter count and its receptive-field step; counting
 conventions (MACs, FLOPs) live in `convcalc.analysis.counting`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from ..record import field, fields, record
 from typing import TYPE_CHECKING, ClassVar, Sequence
 
 from ..errors import IncompatibleInputError, LayerConfigError
@@ -26,9 +26,9 @@ class ArgumentError(LayerConfigError):
         self.param = param
 
 
-@dataclass(frozen=True)
+@record
 class Layer:
-    """Base class. Subclasses are frozen dataclasses whose fields are PyTorch's arguments."""
+    """Base class. Subclasses are frozen records whose fields are PyTorch's arguments."""
 
     type_name: ClassVar[str] = "Layer"
     #: how many inputs the layer takes; None for any number >= 1 (merges)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from ..record import field, record, replace
 from typing import Sequence
 
 from .base import Layer, Shape, check_rank, fmt_shape, positional, tuple_arg
@@ -12,7 +12,7 @@ from .windows import axis_name, window_notes
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
-@dataclass(frozen=True)
+@record
 class ConvNd(Layer):
     in_channels: int = positional()
     out_channels: int = positional()
@@ -101,7 +101,7 @@ class ConvNd(Layer):
         return notes
 
 
-@dataclass(frozen=True)
+@record
 class ConvTransposeNd(Layer):
     in_channels: int = positional()
     out_channels: int = positional()
@@ -167,7 +167,7 @@ class ConvTransposeNd(Layer):
         return notes
 
 
-@dataclass(frozen=True)
+@record
 class LazyConv(Layer):
     """LazyConvNd / LazyConvTransposeNd: in_channels comes from the first input."""
 
@@ -197,7 +197,7 @@ class LazyConv(Layer):
         return f"Lazy{head}({rest}"
 
 
-@dataclass(frozen=True)
+@record
 class SeparableConv(Layer):
     """Depthwise ConvNd (groups=in, no bias) then pointwise 1x1 ConvNd (with the bias), as Keras counts it."""
 

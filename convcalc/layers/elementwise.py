@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..record import record
 from typing import Sequence
 
 from .base import Layer, Shape, check_rank, fmt_shape
 
 
-@dataclass(frozen=True)
+@record
 class Elementwise(Layer):
     """An activation or dropout. `options` keeps the arguments for display."""
 
@@ -49,7 +49,7 @@ class Elementwise(Layer):
         return f"{self.type}({args})"
 
 
-@dataclass(frozen=True)
+@record
 class PReLU(Layer):
     num_parameters: int = 1
     init: float = 0.25

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from ..record import record, replace
 from typing import Sequence
 
 from .base import Layer, Shape, fmt_shape, positional
 
 
-@dataclass(frozen=True)
+@record
 class Linear(Layer):
     in_features: int = positional()
     out_features: int = positional()
@@ -44,7 +44,7 @@ def normalise_dim(layer: Layer, dim: int, rank: int, what: str = "dim") -> int:
     return dim % max(rank, 1)
 
 
-@dataclass(frozen=True)
+@record
 class Flatten(Layer):
     start_dim: int = 1
     end_dim: int = -1
@@ -87,7 +87,7 @@ class Flatten(Layer):
         return f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim})"
 
 
-@dataclass(frozen=True)
+@record
 class Identity(Layer):
     type_name = "Identity"
 
@@ -95,7 +95,7 @@ class Identity(Layer):
         return inputs[0]
 
 
-@dataclass(frozen=True)
+@record
 class LazyLinear(Layer):
     """LazyLinear: in_features comes from the first input."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..record import record
 from typing import Sequence
 
 from .base import Layer, Shape, fmt_shape
@@ -22,7 +22,7 @@ def broadcast(layer: Layer, shapes: Sequence[Shape]) -> Shape:
     return tuple(out)
 
 
-@dataclass(frozen=True)
+@record
 class ElementwiseMerge(Layer):
     op: str = "Add"
 
@@ -42,7 +42,7 @@ class ElementwiseMerge(Layer):
         return f"{self.op}()"
 
 
-@dataclass(frozen=True)
+@record
 class Concat(Layer):
     dim: int = 1
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from ..record import field, record, replace
 from typing import Sequence
 
 from .base import Layer, Shape, check_rank, fmt_shape, positional
 
 
-@dataclass(frozen=True)
+@record
 class BatchNormNd(Layer):
     num_features: int = positional()
     eps: float = 1e-05
@@ -58,7 +58,7 @@ class BatchNormNd(Layer):
         return []
 
 
-@dataclass(frozen=True)
+@record
 class LazyBatchNorm(Layer):
     """LazyBatchNormNd: num_features comes from the input's dim 1."""
 

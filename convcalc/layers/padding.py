@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..record import field, record
 from typing import Sequence
 
 from .base import Layer, Shape, check_rank, fmt_shape
 from .windows import axis_name
 
 
-@dataclass(frozen=True)
+@record
 class PadNd(Layer):
     #: (left, right) of the last axis first, then the one before it: F.pad's order
     padding: tuple[int, ...] = ()

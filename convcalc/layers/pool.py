@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..record import field, record
 from typing import Sequence
 
 from .base import Layer, Shape, check_rank, tuple_arg
@@ -18,7 +18,7 @@ def pooled_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> i
     return out
 
 
-@dataclass(frozen=True)
+@record
 class _WindowPool(Layer):
     kernel_size: tuple[int, ...] = tuple_arg(always=True)
     stride: tuple[int, ...] = tuple_arg(always=True)
@@ -80,7 +80,7 @@ class _WindowPool(Layer):
                             self.dilations, pads)
 
 
-@dataclass(frozen=True)
+@record
 class MaxPoolNd(_WindowPool):
     dilation: tuple[int, ...] = tuple_arg(1, always=True)
     return_indices: bool = False
@@ -97,7 +97,7 @@ class MaxPoolNd(_WindowPool):
         return self.ceil_mode
 
 
-@dataclass(frozen=True)
+@record
 class AvgPoolNd(_WindowPool):
     ceil_mode: bool = False
     count_include_pad: bool = True
@@ -110,7 +110,7 @@ class AvgPoolNd(_WindowPool):
         return self.ceil_mode
 
 
-@dataclass(frozen=True)
+@record
 class AdaptivePoolNd(Layer):
     output_size: tuple[int | None, ...] = tuple_arg(always=True)
     return_indices: bool = False

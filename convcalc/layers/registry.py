@@ -7,7 +7,7 @@ their defaults, and a builder that validates them the way PyTorch's constructor 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..record import record
 from typing import Callable
 
 from ..errors import ExpressionError, LayerConfigError
@@ -20,7 +20,7 @@ ALIASES = {"k": "kernel_size", "s": "stride", "p": "padding", "d": "dilation", "
 FACTORY = (("device", None), ("dtype", None))
 
 
-@dataclass(frozen=True)
+@record
 class Spec:
     name: str
     params: tuple[tuple[str, object], ...]  # (name, default) in positional order
@@ -29,7 +29,7 @@ class Spec:
     any_args: bool = False  # nn.Identity(*args, **kwargs)
 
 
-@dataclass(frozen=True)
+@record
 class Built:
     """A layer plus what the expression said about it beyond PyTorch's semantics."""
 

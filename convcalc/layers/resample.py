@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from ..record import record
 from typing import Sequence
 
 from .base import Layer, Shape, check_rank, fmt_shape
@@ -17,7 +17,7 @@ INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")
 _MAX_PERIOD = 1000
 
 
-@dataclass(frozen=True)
+@record
 class Upsample(Layer):
     size: int | tuple[int, ...] | None = None
     scale_factor: float | tuple[float, ...] | None = None
@@ -108,7 +108,7 @@ class Upsample(Layer):
         return f"Upsample({', '.join(parts)})"
 
 
-@dataclass(frozen=True)
+@record
 class PixelShuffle(Layer):
     upscale_factor: int = 2
 
@@ -135,7 +135,7 @@ class PixelShuffle(Layer):
         return RFEffect({-2: step, -1: step})
 
 
-@dataclass(frozen=True)
+@record
 class PixelUnshuffle(Layer):
     downscale_factor: int = 2
 
@@ -162,7 +162,7 @@ class PixelUnshuffle(Layer):
         return RFEffect({-2: step, -1: step})
 
 
-@dataclass(frozen=True)
+@record
 class ChannelShuffle(Layer):
     groups: int = 1
 

@@ -9,7 +9,7 @@ units.  `analysis.receptive` composes steps along the graph; fractional strides
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from ..record import record
 from fractions import Fraction
 
 
@@ -23,7 +23,7 @@ class AxisStep:
         raise NotImplementedError
 
 
-@dataclass(frozen=True)
+@record
 class WindowStep(AxisStep):
     """Sliding window (convolution, pooling, padding shift): o*s - p + j*d, j < k."""
 
@@ -41,7 +41,7 @@ class WindowStep(AxisStep):
         return [base + j * self.dilation for j in range(self.kernel)]
 
 
-@dataclass(frozen=True)
+@record
 class TransposedStep(AxisStep):
     """Transposed convolution: output o receives input i when o = i*s - p + j*d."""
 
@@ -63,7 +63,7 @@ class TransposedStep(AxisStep):
         return sorted(found)
 
 
-@dataclass(frozen=True)
+@record
 class RatioStep(AxisStep):
     """Resampling by a rational ratio in/out (interpolation, adaptive pooling, pixel shuffle).
 
@@ -103,7 +103,7 @@ class RatioStep(AxisStep):
         return [i0 - 1, i0, i0 + 1, i0 + 2]
 
 
-@dataclass(frozen=True)
+@record
 class GlobalStep(AxisStep):
     """A layer that mixes a whole axis of `size` units (Flatten, Linear on that axis)."""
 
@@ -117,7 +117,7 @@ class GlobalStep(AxisStep):
         return list(range(self.size))
 
 
-@dataclass(frozen=True)
+@record
 class RFEffect:
     """What a layer does to receptive fields.
 

@@ -9,14 +9,14 @@ Nothing is ever evaluated.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from ..record import field, record
 
 from ..errors import ExpressionError, Location
 
 _PREFIXES = ("torch.nn.", "nn.")
 
 
-@dataclass(frozen=True)
+@record
 class Arg:
     """One argument value and the 1-based column where it starts."""
 
@@ -24,7 +24,7 @@ class Arg:
     column: int
 
 
-@dataclass(frozen=True)
+@record
 class LayerCall:
     """A parsed constructor call: the class name as written and its arguments."""
 

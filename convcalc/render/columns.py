@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..record import record
 from enum import Enum
 from fractions import Fraction
 from typing import Callable
@@ -50,7 +50,7 @@ class Align(Enum):
     RIGHT = "right"
 
 
-@dataclass(frozen=True)
+@record
 class Column:
     header: str
     cell: Callable[[LayerResult], str]
