@@ -134,7 +134,7 @@ def test_mlp_has_no_receptive_field():
 
 def test_dropped_positions_warning():
     a = convcalc.analyze(["Conv2d(1, 1, 3, stride=2)"], (1, 1, 8, 8))
-    assert any("the last 1 input position along H" in w for w in a.warnings)
+    assert any("the last 1 input position is read by no window along H" in w for w in a.warnings)
 
 
 def test_checkerboard_warning():
@@ -145,9 +145,9 @@ def test_checkerboard_warning():
 
 def test_padding_only_window_warning():
     a = convcalc.analyze(["MaxPool1d(2, stride=1, padding=1, dilation=3)"], (1, 1, 2))
-    assert any("see only padding" in w for w in a.warnings)
+    assert any("1 output position sees only padding along L" in w for w in a.warnings)
     b = convcalc.analyze(["Conv1d(1, 1, 1, padding=2)"], (1, 1, 4))
-    assert any("4 output positions along L see only padding" in w for w in b.warnings)
+    assert any("4 output positions see only padding along L" in w for w in b.warnings)
 
 
 def test_same_padding_asymmetry_is_reported():
@@ -195,3 +195,27 @@ def test_analysis_is_linear_in_depth():
     a = convcalc.analyze(["Conv2d(4, 4, 3, padding=1) -> ReLU()"] * 1000, (1, 4, 32, 32))
     assert len(a.layers) == 2000
     assert a.layers[-1].receptive_field.size == (2001, 2001)
+
+
+@pytest.mark.parametrize("expr, shape", [
+    ("Conv1d(1, 1, 999999999)", (1, 1, 1000000000)),
+    ("Conv1d(1, 1, 3, padding=1000000000, dilation=5)", (1, 1, 10)),
+    ("AdaptiveAvgPool2d(1000000)", (1, 1, 7, 7)),
+    ("Linear(1000000000, 2)", (1, 1000000000)),
+    ("Flatten() -> Linear(1000000000, 2)", (1, 1, 1000, 1000, 1000)),
+    ("Upsample(scale_factor=1000000.0)", (1, 1, 1000, 1000)),
+])
+def test_huge_layers_are_analysed_instantly(expr, shape):
+    import time
+    start = time.perf_counter()
+    convcalc.analyze([expr], shape)
+    assert time.perf_counter() - start < 2.0
+
+
+def test_adaptive_window_sum_closed_form():
+    # a + b - gcd(a, b) reads along an axis; check against the windows themselves
+    layer = build_layer("AdaptiveAvgPool1d(7)")
+    for size in range(1, 30):
+        windows = layer.windows(size, 7)
+        row = one("AdaptiveAvgPool1d(7)", (1, 1, size))
+        assert row.flops == sum(hi - lo for lo, hi in windows)

@@ -96,10 +96,11 @@ def flops(layer: Layer, inputs: Sequence[Shape], output: Shape) -> int:
 
 
 def _adaptive_flops(is_max: bool, x: Shape, output: Shape, n: int) -> int:
-    """Adaptive windows vary in size: sum them exactly, axis by axis."""
+    """Adaptive windows vary in size. Along an axis of `a` inputs and `b` outputs the
+    windows [floor(o*a/b), ceil((o+1)*a/b)) add up to a + b - gcd(a, b) reads."""
     lead = numel(output[:-n])
     window_sum = 1
     for size, out in zip(x[-n:], output[-n:]):
-        window_sum *= sum(-((-(o + 1) * size) // out) - (o * size) // out for o in range(out))
+        window_sum *= size + out - math.gcd(size, out) if out else 0
     reads = lead * window_sum
     return reads - numel(output) if is_max else reads

@@ -53,8 +53,23 @@ class AxisRF:
         if period > MAX_PERIOD:
             raise PeriodTooLarge(period)
         shift = (m * step.period_in // self.period) * self.shift
-        table = tuple(_union(self.region(u) for u in step.taps(o)) for o in range(period))
+        if self.complete:
+            # Every unit is reached and regions grow with the unit index, so the union
+            # over a window is spanned by its first and last taps: no need to list them.
+            table = tuple(self._span(step.bounds(o)) for o in range(period))
+        else:
+            table = tuple(_union(self.region(u) for u in step.taps(o)) for o in range(period))
         return AxisRF(period, shift, table)
+
+    @property
+    def complete(self) -> bool:
+        return all(r is not None for r in self.table)
+
+    def _span(self, bounds: tuple[int, int] | None) -> Region:
+        if bounds is None:
+            return None
+        first, last = self.region(bounds[0]), self.region(bounds[1])
+        return (first[0], last[1])  # type: ignore[index]
 
     @classmethod
     def merge(cls, maps: Sequence["AxisRF"]) -> "AxisRF":

@@ -243,6 +243,9 @@ def build_upsample(b: dict, mode: str | None = None, align: bool | None = None) 
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in items):
             raise ArgumentError("scale_factor", f"scale_factor must be a number or a tuple of numbers; got {sf!r}")
         sf = tuple(float(v) for v in sf) if isinstance(sf, tuple) else float(sf)
+        import math
+        if not all(math.isfinite(v) for v in (sf if isinstance(sf, tuple) else (sf,))):
+            raise ArgumentError("scale_factor", f"scale_factor must be finite; got {b['scale_factor']!r}")
     mode = as_choice("mode", mode, tuple(resample.MODE_DIMS))
     if align_corners is not None:
         align_corners = as_bool("align_corners", align_corners)

@@ -22,6 +22,11 @@ class AxisStep:
     def taps(self, o: int) -> list[int]:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def bounds(self, o: int) -> tuple[int, int] | None:
+        """First and last input unit output unit `o` reads (None: it reads none)."""
+        found = self.taps(o)
+        return (found[0], found[-1]) if found else None
+
 
 @record
 class WindowStep(AxisStep):
@@ -39,6 +44,10 @@ class WindowStep(AxisStep):
     def taps(self, o: int) -> list[int]:
         base = o * self.stride - self.padding
         return [base + j * self.dilation for j in range(self.kernel)]
+
+    def bounds(self, o: int) -> tuple[int, int]:
+        base = o * self.stride - self.padding
+        return base, base + (self.kernel - 1) * self.dilation
 
 
 @record
@@ -83,6 +92,13 @@ class RatioStep(AxisStep):
     def period_in(self) -> int:  # type: ignore[override]
         return self.ratio.numerator
 
+    def bounds(self, o: int) -> tuple[int, int]:
+        if self.kind == "adaptive":
+            r = self.ratio
+            return math.floor(o * r), math.ceil((o + 1) * r) - 1
+        found = self.taps(o)
+        return found[0], found[-1]
+
     def taps(self, o: int) -> list[int]:
         r = self.ratio
         if self.kind == "nearest":
@@ -90,7 +106,8 @@ class RatioStep(AxisStep):
         if self.kind == "nearest-exact":
             return [math.floor((o + Fraction(1, 2)) * r)]
         if self.kind == "adaptive":
-            return list(range(math.floor(o * r), math.ceil((o + 1) * r)))
+            lo, hi = self.bounds(o)
+            return list(range(lo, hi + 1))
         if self.kind in ("linear", "cubic"):
             src = (o + Fraction(1, 2)) * r - Fraction(1, 2)
         else:  # "linear-aligned", "cubic-aligned": align_corners=True
@@ -115,6 +132,9 @@ class GlobalStep(AxisStep):
 
     def taps(self, o: int) -> list[int]:
         return list(range(self.size))
+
+    def bounds(self, o: int) -> tuple[int, int]:
+        return 0, self.size - 1
 
 
 @record
