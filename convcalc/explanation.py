@@ -78,7 +78,7 @@ def _sections(layer: Layer, row: LayerResult, previous=None) -> list[Section]:
             axis = axis_name(i, len(rf.size))
             shown = str(stride) if stride.denominator == 1 else f"{stride} ({float(stride):.4g})"
             lines.append(f"{axis}: size {size}, stride {shown}, start {'none' if start is None else n(start)}")
-        lines.extend(_rf_recurrence(layer, previous))
+        lines.extend(_rf_recurrence(layer, previous, rf))
         sections.append(Section("receptive field (in input positions)", tuple(lines)))
     if isinstance(layer, ConvTransposeNd):
         sections.append(Section("as a direct convolution", tuple(_transposed_as_direct(layer, x, out))))
@@ -259,7 +259,7 @@ def _flop_rule(layer: Layer) -> str:
 
 # ------------------------------------------------------------------ receptive field and transposed
 
-def _rf_recurrence(layer: Layer, previous) -> list[str]:
+def _rf_recurrence(layer: Layer, previous, composed) -> list[str]:
     """The textbook recurrence for window layers, shown where it is exact (whole strides)."""
     if not isinstance(layer, (ConvNd, _WindowPool)):
         if isinstance(layer, ConvTransposeNd):
@@ -269,7 +269,7 @@ def _rf_recurrence(layer: Layer, previous) -> list[str]:
     dil = layer.dilation if isinstance(layer, ConvNd) else layer.dilations
     pads = layer.pad_pairs() if isinstance(layer, ConvNd) else [(p, p) for p in layer.padding]
     lines = []
-    for i in range(layer.ndim):
+    for i in range(min(layer.ndim, len(composed.size))):
         r, j, start = 1, 1, 0
         if previous is not None:
             r, j, start = previous.size[i], previous.stride[i], previous.start[i]
@@ -277,6 +277,8 @@ def _rf_recurrence(layer: Layer, previous) -> list[str]:
             continue  # after up-sampling the recurrence is not exact; the composed values above are
         j = int(j)
         k, d, s, p = layer.kernel_size[i], dil[i], layer.stride[i], pads[i][0]
+        if (r + (k - 1) * d * j, start - p * j) != (composed.size[i], composed.start[i]):
+            continue  # the recurrence does not hold after some up-sampling layers
         a = axis_name(i, layer.ndim)
         lines.append(f"{a}: size = r_in + (kernel−1)×dilation×j_in = {r} + ({k}−1)×{d}×{j} = {r + (k - 1) * d * j}; "
                      f"stride = j_in×stride = {j}×{s} = {j * s}; start = start_in − padding×j_in = "

@@ -123,13 +123,17 @@ def trace(ops, o: int) -> frozenset[int]:
 @dataclass(frozen=True)
 class Traced:
     size: int
-    stride: Fraction
+    stride: Fraction | None  # None only when no input reaches any output unit
     start: int | None
 
 
 def brute_force_rf(ops) -> Traced:
     period = math.prod(op.up for op in ops)  # a shift that maps every stage onto itself
     regions = [trace(ops, o) for o in range(3 * period)]
+    if not any(regions):
+        # e.g. ConvTranspose1d(k=1, s=2, p=1) -> Conv1d(k=1, s=2): only the bias reaches
+        # the output.  Size 0, no start; the stride has no region to measure.
+        return Traced(0, None, None)
     first = next(o for o in range(period) if regions[o])
     shift = min(regions[first + period]) - min(regions[first])
     # the tracer checks itself: one period later every region moved by `shift`
@@ -150,6 +154,7 @@ def test_tracer_textbook_values():
     assert brute_force_rf([Scatter(1, 2, 1)]) == Traced(1, Fraction(1, 2), None)
     assert brute_force_rf([Repeat(2), Window(3, 1, 1)]) == Traced(2, Fraction(1, 2), -1)
     assert brute_force_rf([Scatter(4, 2, 1)]) == Traced(2, Fraction(1, 2), -1)
+    assert brute_force_rf([Scatter(1, 2, 1), Window(1, 2)]) == Traced(0, None, None)
 
 
 # ============================================================== convcalc access
@@ -170,6 +175,8 @@ def assert_matches(rf, a: int, want: Traced, context: str = "") -> None:
     assert isinstance(rf.stride[a], Fraction) or float(rf.stride[a]).is_integer(), (
         f"stride should be exact (Fraction), got {rf.stride[a]!r} {context}")
     got = axis(rf, a)
+    if want.stride is None:
+        got = Traced(got.size, None, got.start)
     assert got == want, f"axis {a}: convcalc {got} != brute force {want} {context}"
 
 
@@ -196,6 +203,9 @@ HAND_CASES = [
      (1, Fraction(1, 2), None), [Scatter(1, 2), Window(1, 1, 1)]),
     (["ConvTranspose1d(1, 1, 2, stride=3, padding=2)"], (1, 1, 16),
      (1, Fraction(1, 3), None), [Scatter(2, 3, 2)]),
+    # no input reaches any output unit: only the bias does (stride not checked)
+    (["ConvTranspose1d(1, 1, 1, stride=2, padding=1)", "Conv1d(1, 1, 1, stride=2)"],
+     (1, 1, 16), (0, None, None), [Scatter(1, 2, 1), Window(1, 2)]),
     # ... and where unit 0 *is* reached again after a following conv
     (["ConvTranspose1d(1, 1, 1, stride=2, padding=1)", "Conv1d(1, 1, 3, padding=1)"],
      (1, 1, 16), (2, Fraction(1, 2), 0), [Scatter(1, 2, 1), Window(3, 1, 1)]),
@@ -206,6 +216,14 @@ HAND_CASES = [
      [Window(3, 1, 1), Repeat(2), Window(3, 1, 1)]),
     (["Conv1d(2, 2, 3, stride=2)", "ConvTranspose1d(2, 2, 3, stride=2)"], (1, 2, 21),
      (5, 1, -2), [Window(3, 2, 0), Scatter(3, 2)]),
+    # after a dilated transposed conv the map output -> input is not monotonic: unit 1
+    # of the transposed conv reads input -1 (1 = 3*(-1) + 2*2), left of unit 0's input 0
+    (["ConvTranspose1d(1, 1, 3, stride=3, dilation=2)", "Conv1d(1, 1, 2)"], (1, 1, 16),
+     (2, Fraction(1, 3), -1), [Scatter(3, 3, 0, 2), Window(2)]),
+    (["ConvTranspose1d(1, 1, 3, stride=3, dilation=2)", "AvgPool1d(2, stride=3)"],
+     (1, 1, 16), (2, 1, -1), [Scatter(3, 3, 0, 2), Window(2, 3)]),
+    (["ConvTranspose1d(1, 1, 4, stride=3, dilation=2)", "MaxPool1d(2, stride=2, padding=1)"],
+     (1, 1, 16), (3, Fraction(2, 3), -2), [Scatter(4, 3, 0, 2), Window(2, 2, 1)]),
     (["Conv2d(3, 3, 5, padding='same', dilation=2)"], (1, 3, 16, 16),
      (9, 1, -4), [Window(5, 1, 4, 2)]),
     (["MaxPool1d(3, stride=2, padding=1, dilation=2, ceil_mode=True)"], (1, 2, 16),
@@ -216,7 +234,8 @@ HAND_CASES = [
 @pytest.mark.parametrize("exprs, shape, expected, ops", HAND_CASES,
                          ids=[" -> ".join(c[0]) for c in HAND_CASES])
 def test_hand_written(exprs, shape, expected, ops):
-    want = Traced(expected[0], Fraction(expected[1]), expected[2])
+    want = Traced(expected[0], None if expected[1] is None else Fraction(expected[1]),
+                  expected[2])
     assert brute_force_rf(ops) == want  # the expectation itself, re-derived
     rf = rf_of(exprs, shape)
     for a in range(len(shape) - 2):
@@ -231,6 +250,24 @@ def test_pixel_unshuffle_sees_its_block():
     assert want == Traced(6, Fraction(2), -2)
     for a in range(2):
         assert_matches(rf, a, want)
+
+
+def test_unbatched_input():
+    rf = rf_of(["Conv2d(3, 8, 7, stride=2, padding=3)", "Conv2d(8, 8, 3, padding=1)"],
+               (3, 32, 32))
+    want = brute_force_rf([Window(7, 2, 3), Window(3, 1, 1)])
+    assert len(rf.size) == 2
+    for a in range(2):
+        assert_matches(rf, a, want)
+
+
+def test_axes_are_independent():
+    rf = rf_of(["Conv3d(1, 2, (1, 3, 5), stride=(1, 2, 3), padding=(0, 1, 2))",
+                "ConvTranspose3d(2, 2, (2, 1, 3), stride=(2, 1, 3))"], (1, 1, 9, 10, 11))
+    per_axis_ops = [[Window(1, 1, 0), Scatter(2, 2)], [Window(3, 2, 1), Scatter(1, 1)],
+                    [Window(5, 3, 2), Scatter(3, 3)]]
+    for a, ops in enumerate(per_axis_ops):
+        assert_matches(rf, a, brute_force_rf(ops))
 
 
 def test_global_pool_sees_whole_input():
@@ -279,7 +316,9 @@ def out_length(n: int, rule) -> int:
     kind, (k, s, p, d, extra) = rule
     if kind == "conv":
         return (n + 2 * p - d * (k - 1) - 1) // s + 1 if n + 2 * p >= d * (k - 1) + 1 else 0
-    if kind == "pool":
+    if kind == "avgpool3d" and n < k:
+        return 0  # PyTorch's avg_pool3d wants the input, padding aside, >= the kernel
+    if kind in ("pool", "avgpool3d"):
         span = n + 2 * p - d * (k - 1) - 1
         if span < 0:
             return 0
@@ -359,7 +398,8 @@ def rf_layer(draw, n: int, channels: int, *, for_gradient: bool) -> RFLayer:
         if kind == "maxpool":
             kw["dilation"] = per_axis(d)
         ops = tuple(Window(k[i], s[i], p[i], d[i]) for i in ax)
-        lengths = tuple(("pool", (k[i], s[i], p[i], d[i], ceil)) for i in ax)
+        rule = "avgpool3d" if kind == "avgpool" and n == 3 else "pool"
+        lengths = tuple((rule, (k[i], s[i], p[i], d[i], ceil)) for i in ax)
         name = f"{'Avg' if kind == 'avgpool' else 'Max'}Pool{n}d"
         cout = None
     elif kind == "up":
@@ -385,7 +425,7 @@ def rf_layer(draw, n: int, channels: int, *, for_gradient: bool) -> RFLayer:
 
 @st.composite
 def rf_chains(draw, *, for_gradient: bool = False):
-    n = draw(st.sampled_from([1, 2]))
+    n = draw(st.sampled_from([1, 2] if for_gradient else [1, 2, 3]))
     channels = 1 if for_gradient else draw(st.sampled_from([1, 4, 9]))
     c0 = channels
     layers = []
@@ -508,10 +548,17 @@ def test_gradient_support_matches(chain):
     model = ones_model(layers)
     exprs = [layer.expr for layer in layers]
     rf = convcalc.analyze(exprs, input_shape=(1, 1, *sizes)).layers[-1].receptive_field
+    dead = [a for a in range(n) if not any(plans[a][2])]
+    if dead:  # no input reaches the output along some axis: every gradient is zero
+        event("no input reaches the output")
+        for a in dead:
+            assert (rf.size[a], rf.start[a]) == (0, None), " -> ".join(exprs)
+        return
     for a, (period, units, regions) in enumerate(plans):
         # move along axis a; every other axis sits at a unit of its plan that some
         # input reaches (else every gradient would be zero)
-        rest = [next(u for u, r in zip(plans[b][1], plans[b][2]) if r) for b in range(n)]
+        rest = [next((u for u, r in zip(plans[b][1], plans[b][2]) if r), plans[b][1][0])
+                for b in range(n)]
         probes = [tuple(u if b == a else rest[b] for b in range(n)) for u in units]
         measured = [sets[a] for sets in gradient_regions(model, sizes, probes)]
         context = f"axis {a} of {' -> '.join(exprs)} on {sizes}"

@@ -53,17 +53,23 @@ class AxisRF:
         if period > MAX_PERIOD:
             raise PeriodTooLarge(period)
         shift = (m * step.period_in // self.period) * self.shift
-        if self.complete:
-            # Every unit is reached and regions grow with the unit index, so the union
-            # over a window is spanned by its first and last taps: no need to list them.
+        if self.ordered:
+            # Regions never move backwards as the unit index grows, so the union over a
+            # window is spanned by its first and last taps: no need to list them.
             table = tuple(self._span(step.bounds(o)) for o in range(period))
         else:
             table = tuple(_union(self.region(u) for u in step.taps(o)) for o in range(period))
         return AxisRF(period, shift, table)
 
     @property
-    def complete(self) -> bool:
-        return all(r is not None for r in self.table)
+    def ordered(self) -> bool:
+        """Every unit is reached and both ends of its region are non-decreasing in the unit
+        index. Not so after a dilated transposed convolution: with stride 3 and dilation 2,
+        output 1 reads input -1 (1 = 3·(-1) + 2·2) while output 0 reads input 0."""
+        regions = list(self.table) + [self.region(self.period)]
+        if any(r is None for r in regions):
+            return False
+        return all(a[0] <= b[0] and a[1] <= b[1] for a, b in zip(regions, regions[1:]))  # type: ignore[index]
 
     def _span(self, bounds: tuple[int, int] | None) -> Region:
         if bounds is None:
