@@ -7,7 +7,7 @@ from ..record import field, record, replace
 from typing import Sequence
 
 from .base import Layer, Shape, check_rank, fmt_shape, positional, tuple_arg
-from .windows import axis_name, window_notes
+from .windows import axis_name, check_padding_fits, window_notes
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -59,12 +59,7 @@ class ConvNd(Layer):
         sizes = x[-n:]
         outs = []
         for i, (size, (left, right)) in enumerate(zip(sizes, self.pad_pairs())):
-            if self.padding_mode == "reflect" and max(left, right) >= size:
-                raise self.fail(f"reflect padding {max(left, right)} must be smaller than the input "
-                                f"size {size} along {axis_name(i, n)}")
-            if self.padding_mode == "circular" and max(left, right) > size:
-                raise self.fail(f"circular padding {max(left, right)} must not exceed the input "
-                                f"size {size} along {axis_name(i, n)} (it would wrap more than once)")
+            check_padding_fits(self, self.padding_mode, left, right, size, axis_name(i, n))
             padded = size + left + right
             if padded < 1:
                 raise self.fail(f"padding {left}+{right} crops the input size {size} along "

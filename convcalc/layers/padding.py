@@ -6,7 +6,7 @@ from ..record import field, record
 from typing import Sequence
 
 from .base import Layer, Shape, check_rank, fmt_shape
-from .windows import axis_name
+from .windows import axis_name, check_padding_fits
 
 
 @record
@@ -49,12 +49,8 @@ class PadNd(Layer):
         outs = []
         sizes = x[-n:]
         for i, (size, (before, after)) in enumerate(zip(sizes, self.pairs())):
-            if self.mode == "Reflection" and max(before, after) >= size:
-                raise self.fail(f"reflection padding {max(before, after)} must be smaller than the "
-                                f"input size {size} along {axis_name(i, n)}")
-            if self.mode == "Circular" and max(before, after) > size:
-                raise self.fail(f"circular padding {max(before, after)} must not exceed the input "
-                                f"size {size} along {axis_name(i, n)}")
+            mode = {"Reflection": "reflect", "Circular": "circular"}.get(self.mode, "")
+            check_padding_fits(self, mode, before, after, size, axis_name(i, n))
             out = size + before + after
             if out < 0:
                 raise self.fail(f"output size along {axis_name(i, n)} would be {out} "

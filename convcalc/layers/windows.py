@@ -57,3 +57,13 @@ def _padding_only_windows(size: int, out: int, k: int, s: int, d: int, left: int
     if len(before) + len(after) > 100_000:
         return 0
     return sum(1 for o in before if blind(o)) + sum(1 for o in after if blind(o))
+
+
+def check_padding_fits(layer, mode: str, before: int, after: int, size: int, axis: str) -> None:
+    """F.pad's limits for the modes that read the input to pad it."""
+    widest = max(before, after)
+    if mode == "reflect" and widest >= size:
+        raise layer.fail(f"reflect padding {widest} must be smaller than the input size {size} along {axis}")
+    if mode == "circular" and widest > size:
+        raise layer.fail(f"circular padding {widest} must not exceed the input size {size} along {axis} "
+                         "(it would wrap more than once)")
