@@ -56,6 +56,17 @@ def test_own_keyword_wins_over_alias():
     "ReLU",
     "nn.ReLU(inplace=True)",
     "Conv2d(3, 8, 3, dtype=torch.float16, device='cpu')",
+    "UpsamplingNearest2d(scale_factor=2.0, mode='nearest')",
+    "UpsamplingBilinear2d(size=(4, 4), mode='bilinear')",
+    "LazyBatchNorm2d(0, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)",
+    "AvgPool3d(kernel_size=2, stride=2, padding=0)",
+    "MaxPool2d(kernel_size=(2, 2), stride=(2, 2), padding=0, dilation=1, ceil_mode=False)",
+    "Softmax(dim=1)",
+    "PReLU(num_parameters=1)",
+    "Hardtanh(min_val=-1.0, max_val=1.0)",
+    "Softplus(beta=1.0, threshold=20.0)",
+    "Upsample(size=4, mode='linear', align_corners=True)",
+    "ZeroPad3d((1, 1, 2, 2, 0, 0))",
 ])
 def test_print_model_forms_parse(expr):
     assert layer(expr) is not None
@@ -125,3 +136,30 @@ def test_no_evaluation_ever(tmp_path):
     with pytest.raises(ExpressionError):
         parse_call(f"Conv2d(open({str(marker)!r}, 'w'), 8, 3)")
     assert not marker.exists()
+
+
+def test_every_printed_module_parses_back():
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    modules = [
+        nn.Conv1d(2, 4, 3, padding_mode="circular", padding=1), nn.Conv2d(3, 8, 3, padding="same", padding_mode="reflect"),
+        nn.Conv3d(2, 4, 3, padding="valid"), nn.ConvTranspose2d(16, 33, (3, 5), stride=(2, 1), padding=(4, 2), output_padding=(1, 0)),
+        nn.ConvTranspose3d(2, 4, 3, groups=2, bias=False, dilation=2), nn.LazyConv1d(4, 3), nn.LazyConvTranspose3d(4, 3),
+        nn.MaxPool1d(3, 2, 1, dilation=2, ceil_mode=True), nn.MaxPool2d((2, 2)), nn.AvgPool1d(3), nn.AvgPool2d(3, 2, 1, True, False, 4),
+        nn.AvgPool3d(2, divisor_override=3), nn.AdaptiveAvgPool1d(3), nn.AdaptiveAvgPool2d((None, 3)), nn.AdaptiveMaxPool3d(2),
+        nn.Linear(4, 2), nn.LazyLinear(4), nn.Flatten(), nn.Identity(), nn.BatchNorm1d(4, affine=False),
+        nn.BatchNorm2d(64), nn.BatchNorm3d(4, track_running_stats=False), nn.LazyBatchNorm2d(),
+        nn.ReLU(inplace=True), nn.ReLU6(), nn.LeakyReLU(0.2, True), nn.GELU(approximate="tanh"), nn.SiLU(), nn.Sigmoid(),
+        nn.Tanh(), nn.Hardswish(), nn.Hardsigmoid(), nn.Hardtanh(), nn.ELU(), nn.CELU(), nn.SELU(), nn.Mish(), nn.Softplus(),
+        nn.Softsign(), nn.Tanhshrink(), nn.Softmax(dim=1), nn.LogSoftmax(dim=1), nn.PReLU(), nn.Dropout(), nn.Dropout1d(),
+        nn.Dropout2d(0.1), nn.Dropout3d(), nn.AlphaDropout(), nn.FeatureAlphaDropout(),
+        nn.Upsample(scale_factor=2, mode="bilinear"), nn.Upsample(size=(4, 5)), nn.Upsample(scale_factor=(2.0, 3.0), mode="nearest-exact"),
+        nn.UpsamplingNearest2d(scale_factor=2), nn.UpsamplingBilinear2d(size=(4, 4)),
+        nn.ZeroPad1d(1), nn.ZeroPad2d((1, 2, 3, 4)), nn.ZeroPad3d(1), nn.ConstantPad1d(2, 1.5), nn.ConstantPad3d(1, 0.0),
+        nn.ReflectionPad1d((1, 2)), nn.ReflectionPad2d(2), nn.ReplicationPad3d(1), nn.CircularPad2d(1),
+        nn.PixelShuffle(2), nn.PixelUnshuffle(2), nn.ChannelShuffle(3),
+    ]
+    for module in modules:
+        text = str(module)
+        layer = convcalc.build_layer(text)
+        assert layer is not None, text

@@ -223,11 +223,11 @@ def build_prelu(b: dict) -> Layer:
                              as_float("init", b["init"]))
 
 
-def build_upsample(b: dict, mode: str | None = None, align: bool | None = None) -> Layer:
+def build_upsample(b: dict) -> Layer:
     from . import resample
     size, sf = b["size"], b["scale_factor"]
-    mode = mode or b.get("mode", "nearest")
-    align_corners = align if align is not None else b.get("align_corners")
+    mode = b.get("mode", "nearest")
+    align_corners = b.get("align_corners")
     if size is not None and sf is not None:
         raise ArgumentError("size", "give only one of size or scale_factor")
     if size is None and sf is None:
@@ -255,6 +255,15 @@ def build_upsample(b: dict, mode: str | None = None, align: bool | None = None) 
     rsf = b.get("recompute_scale_factor")
     rsf = None if rsf is None else as_bool("recompute_scale_factor", rsf)
     return resample.Upsample(size, sf, mode, align_corners, rsf)
+
+
+def build_fixed_upsample(b: dict, mode: str, align: bool | None) -> Layer:
+    """UpsamplingNearest2d / UpsamplingBilinear2d: Upsample with a fixed mode."""
+    if b.pop("mode") != mode:
+        raise ArgumentError("mode", f"this layer always uses mode={mode!r}")
+    if align is not None and b.pop("align_corners") is not True:
+        raise ArgumentError("align_corners", "UpsamplingBilinear2d always uses align_corners=True")
+    return build_upsample(dict(b, mode=mode, align_corners=align))
 
 
 def build_pad(n: int, mode: str, b: dict) -> Layer:
@@ -364,10 +373,12 @@ def _table() -> dict[str, Spec]:
     add(Spec("PReLU", (("num_parameters", 1), ("init", 0.25)) + FACTORY, build_prelu))
     add(Spec("Upsample", (("size", None), ("scale_factor", None), ("mode", "nearest"), ("align_corners", None),
                           ("recompute_scale_factor", None)), build_upsample))
+    # print(model) shows these with Upsample's keywords (mode=..., align_corners=...)
     add(Spec("UpsamplingNearest2d", (("size", None), ("scale_factor", None)),
-             lambda b: build_upsample(b, "nearest")))
+             lambda b: build_fixed_upsample(b, "nearest", None), keyword_only=(("mode", "nearest"),)))
     add(Spec("UpsamplingBilinear2d", (("size", None), ("scale_factor", None)),
-             lambda b: build_upsample(b, "bilinear", True)))
+             lambda b: build_fixed_upsample(b, "bilinear", True),
+             keyword_only=(("mode", "bilinear"), ("align_corners", True))))
     add(Spec("PixelShuffle", (("upscale_factor", REQUIRED),),
              lambda b: build_shuffle("PixelShuffle", "upscale_factor", b)))
     add(Spec("PixelUnshuffle", (("downscale_factor", REQUIRED),),
@@ -405,6 +416,9 @@ def _printed_lazy_form(spec: Spec, call: LayerCall) -> LayerCall:
     lazy_conv = spec.name.startswith("LazyConv")
     if lazy_conv and len(call.args) >= 2 and call.args[0].value == 0 and "kernel_size" in call.kwargs \
             and isinstance(call.args[0].value, int) and not isinstance(call.args[0].value, bool):
+        return LayerCall(call.name, call.args[1:], call.kwargs, call.text, call.location)
+    if spec.name.startswith("LazyBatchNorm") and call.args and type(call.args[0].value) is int \
+            and call.args[0].value == 0:
         return LayerCall(call.name, call.args[1:], call.kwargs, call.text, call.location)
     if spec.name == "LazyLinear" and call.kwargs.get("in_features") is not None:
         if call.kwargs["in_features"].value == 0:
