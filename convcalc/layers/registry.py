@@ -7,11 +7,11 @@ their defaults, and a builder that validates them the way PyTorch's constructor 
 
 from __future__ import annotations
 
-from ..record import record
 from typing import Callable
 
 from ..errors import ExpressionError, LayerConfigError
 from ..parsing.expr import LayerCall
+from ..record import record
 from .base import ArgumentError, Layer, as_bool, as_choice, as_float, as_int, ntuple
 
 REQUIRED = object()
@@ -40,7 +40,7 @@ class Built:
 # ------------------------------------------------------------------ builders
 
 def _expand_one(value: object, n: int) -> object:
-    """F.convNd repeats a 1-element stride/padding/dilation over every spatial axis."""
+    """PyTorch repeats a 1-element stride/padding/dilation over every spatial axis."""
     if isinstance(value, tuple) and len(value) == 1 and n > 1:
         return value[0]
     return value
@@ -64,8 +64,10 @@ def _conv_common(b: dict, n: int) -> dict:
         # With a padding_mode other than zeros PyTorch pads with F.pad, which crops on
         # negative values; only zero padding must be non-negative.
         pad = ntuple("padding", _expand_one(pad, n), n, minimum=0 if mode == "zeros" else None)
-    return dict(kernel_size=ntuple("kernel_size", b["kernel_size"], n, minimum=1),
-                stride=ntuple("stride", _expand_one(b["stride"], n), n, minimum=1), padding=pad,
+    stride = ntuple("stride", _expand_one(b["stride"], n), n, minimum=1)
+    if pad == "same" and any(s != 1 for s in stride):
+        raise ArgumentError("padding", f"padding='same' is not supported for strided convolutions (stride={stride})")
+    return dict(kernel_size=ntuple("kernel_size", b["kernel_size"], n, minimum=1), stride=stride, padding=pad,
                 dilation=ntuple("dilation", _expand_one(b["dilation"], n), n, minimum=1), groups=groups,
                 bias=as_bool("bias", b["bias"]), padding_mode=mode)
 
@@ -83,9 +85,6 @@ def build_conv(n: int, b: dict, lazy: bool = False) -> Layer:
     in_c = common["groups"] if lazy else as_int("in_channels", b["in_channels"], minimum=0)
     out_c = as_int("out_channels", b["out_channels"], minimum=1)
     _check_conv_channels(in_c, out_c, common["groups"])
-    if common["padding"] == "same" and any(s != 1 for s in common["stride"]):
-        raise ArgumentError("padding", "padding='same' is not supported for strided convolutions "
-                                       f"(stride={common['stride']})")
     layer = conv.ConvNd(in_c, out_c, ndim=n, **common)
     return conv.LazyConv(layer) if lazy else layer
 
@@ -117,17 +116,13 @@ def build_separable(n: int, b: dict) -> Layer:
     in_c = as_int("in_channels", b["in_channels"], minimum=1)
     out_c = as_int("out_channels", b["out_channels"], minimum=1)
     dm = as_int("depth_multiplier", b["depth_multiplier"], minimum=1)
-    if common["padding"] == "same" and any(s != 1 for s in common["stride"]):
-        raise ArgumentError("padding", "padding='same' is not supported for strided convolutions")
     del common["groups"]
     return conv.SeparableConv(in_c, out_c, depth_multiplier=dm, ndim=n, **common)
 
 
 def _pool_tuple(param: str, value: object, n: int, minimum: int | None) -> tuple[int, ...]:
-    # Pooling accepts a 1-tuple for any dimensionality and repeats it.
-    if isinstance(value, tuple) and len(value) == 1 and n > 1:
-        value = value[0]
-    return ntuple(param, value, n, minimum=minimum)
+    # Pooling, too, accepts a 1-tuple for any dimensionality and repeats it.
+    return ntuple(param, _expand_one(value, n), n, minimum=minimum)
 
 
 def _pool_geometry(b: dict, n: int) -> dict:
