@@ -1,6 +1,7 @@
 """Analysis: the graph walk, receptive-field composition and counting conventions."""
 
-from .graph import DTYPE_BYTES, Graph, Node, walk
+from ..dtypes import DTYPE_BYTES
+from .graph import Graph, Node, walk
 from .result import Analysis, LayerResult, ReceptiveField, Totals
 
 __all__ = ["Analysis", "DTYPE_BYTES", "Graph", "LayerResult", "Node", "ReceptiveField", "Totals", "walk"]

@@ -10,14 +10,13 @@ from __future__ import annotations
 from ..record import field, record
 from typing import Sequence
 
+from ..dtypes import DTYPE_BYTES
 from ..errors import ConvcalcError, IncompatibleInputError, Location
 from ..layers.base import Layer, Shape
 from . import counting
 from .receptive import PeriodTooLarge, RFState
 from .result import Analysis, LayerResult, ReceptiveField, Totals
 
-DTYPE_BYTES = {"float16": 2, "half": 2, "bfloat16": 2, "float32": 4, "float": 4, "float64": 8,
-               "double": 8, "int8": 1, "uint8": 1, "int16": 2, "int32": 4, "int64": 8, "bool": 1}
 
 
 @record
@@ -105,7 +104,7 @@ def _advance(rf: RFState | None, layer: Layer, inputs, out: Shape) -> RFState | 
 def _row(index: int, name: str, spec: str, layer: Layer, node: Node, refs, inputs, out: Shape,
          rf: RFState | None, dtype: str) -> LayerResult:
     params = layer.param_count()
-    size = DTYPE_BYTES[node.dtype or dtype] if (node.dtype or dtype) in DTYPE_BYTES else 4
+    size = DTYPE_BYTES[node.dtype or dtype]
     field_ = None
     if rf is not None and rf.axes:
         field_ = ReceptiveField(tuple(a.size for a in rf.axes), tuple(a.stride for a in rf.axes),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..dtypes import DTYPE_BYTES
 from ..errors import ExpressionError, LayerConfigError
 from ..parsing.expr import LayerCall
 from ..record import record
@@ -461,8 +462,11 @@ def build(call: LayerCall) -> Built:
                 raise ExpressionError(f"{spec.name} is missing the required argument {pname!r}",
                                       call.location)
             bound[pname] = default
-    dtype = bound.pop("dtype", None)
+    dtype = _dtype_name(bound.pop("dtype", None))
     bound.pop("device", None)
+    if dtype is not None and dtype not in DTYPE_BYTES:
+        raise ExpressionError(f"unknown dtype {dtype!r}; expected one of {', '.join(DTYPE_BYTES)}",
+                              call.at_column(columns["dtype"]))
     try:
         layer = spec.build(bound)
     except ArgumentError as exc:
@@ -471,7 +475,7 @@ def build(call: LayerCall) -> Built:
                                call.at_column(column) if column else call.location) from None
     except LayerConfigError as exc:
         raise exc.at(call.location) from None
-    return Built(layer, _dtype_name(dtype))
+    return Built(layer, dtype)
 
 
 def _dtype_name(value: object) -> str | None:
