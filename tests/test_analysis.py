@@ -219,3 +219,40 @@ def test_adaptive_window_sum_closed_form():
         windows = layer.windows(size, 7)
         row = one("AdaptiveAvgPool1d(7)", (1, 1, size))
         assert row.flops == sum(hi - lo for lo, hi in windows)
+
+
+# PyTorch 2.13's accept/reject quirks, as observed (eval() mode); None means torch refuses
+@pytest.mark.parametrize("expr, shape, expected", [
+    ("AdaptiveAvgPool2d(1)", (2, 8), (1, 1)),              # mean shortcut skips the rank check
+    ("AdaptiveAvgPool2d((1, 1))", (2, 8), None),           # ...but a tuple is checked first
+    ("AdaptiveAvgPool2d((1, None))", (2, 8, 4, 9, 1, 1), (2, 8, 4, 9, 1, 1)),
+    ("AdaptiveMaxPool2d(1)", (2, 8), None),
+    ("AdaptiveAvgPool2d(0)", (1, 3, 8, 8), (1, 3, 0, 0)),
+    ("Dropout2d(0.5)", (3,), (3,)),                        # feature dropout is a no-op in eval()
+    ("Dropout1d(0.5)", (1, 3, 8, 8), None),
+    ("ConstantPad3d((-2, -1, 0, -1, -3, 3), 0.5)", (1, 3, 8), None),  # crops before it pads
+    ("ZeroPad2d(-5)", (1, 1, 10, 10), (1, 1, 0, 0)),
+    ("ReplicationPad2d((-7, 0, 0, 0))", (1, 2, 7, 7), (1, 2, 7, 0)),
+    ("ReplicationPad1d((-7, 0))", (1, 2, 7), None),
+    ("CircularPad1d(-1)", (1, 1, 2), (1, 1, 0)),
+    ("PReLU(3)", (3,), None),                              # a 1-D input has one channel
+    ("Upsample(scale_factor=0.7, mode='area', recompute_scale_factor=True)", (1, 7, 3, 1, 1), (1, 7, 2, 0, 0)),
+    ("Upsample(scale_factor=0.05)", (1, 1, 10), None),
+    ("MaxPool2d(2, padding=2, dilation=3)", (1, 1, 8, 8), None),   # half the raw kernel, not the dilated one
+    ("AvgPool3d(3, padding=1)", (1, 1, 1, 1, 1), None),    # avg_pool3d checks the unpadded input
+    ("AvgPool2d(3, padding=1)", (1, 1, 1, 1), (1, 1, 1, 1)),
+    ("Conv1d(2, 2, 3, padding=2, padding_mode='circular')", (1, 2, 2), (1, 2, 4)),
+    ("Conv1d(2, 2, 3, padding=3, padding_mode='circular')", (1, 2, 2), None),
+    ("Conv1d(2, 2, 1, 1, -1, padding_mode='reflect')", (1, 2, 3), (1, 2, 1)),
+    ("BatchNorm2d(8, affine=False, track_running_stats=False)", (2, 3, 4, 4), (2, 3, 4, 4)),
+    ("BatchNorm2d(3, track_running_stats=False)", (1, 3, 1, 1), None),
+    ("ChannelShuffle(2)", (4, 5, 5), None),                # channels are always dim 1
+    ("Conv2d(2, 2, 3, stride=(2,))", (1, 2, 9, 9), (1, 2, 4, 4)),
+    ("Conv2d(2, 2, (3,))", (1, 2, 9, 9), None),
+])
+def test_torch_quirks(expr, shape, expected):
+    if expected is None:
+        with pytest.raises(convcalc.ConvcalcError):
+            convcalc.analyze([expr], shape)
+    else:
+        assert convcalc.analyze([expr], shape).total.output_shape == expected

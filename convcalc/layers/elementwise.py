@@ -26,8 +26,6 @@ class Elementwise(Layer):
         (x,) = inputs
         if self.type == "Dropout1d":
             check_rank(self, x, (2, 3), unbatched=2)
-        elif self.type in ("Dropout2d", "Dropout3d", "FeatureAlphaDropout") and len(x) < 2:
-            raise self.fail(f"feature dropout needs at least a 2-D input; got shape {fmt_shape(x)}")
         elif self.type in ("Softmax", "LogSoftmax") and self.option("dim") is not None:
             dim, rank = self.option("dim"), len(x)
             if not -rank <= dim < rank:  # type: ignore[operator]
@@ -36,6 +34,9 @@ class Elementwise(Layer):
 
     def notes(self, inputs, output) -> list[str]:
         x = inputs[0]
+        if self.type in ("Dropout2d", "Dropout3d", "FeatureAlphaDropout") and len(x) < 2:
+            return [f"{self.type}: a {len(x)}-D input is accepted in eval() only; in training "
+                    "PyTorch needs at least 2 dims"]
         if self.type == "Dropout2d" and len(x) != 4:
             return [f"Dropout2d: a {len(x)}-D input is not the (N, C, H, W) it is meant for; "
                     "PyTorch warns and drops whole channels of it"]
@@ -59,7 +60,7 @@ class PReLU(Layer):
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         (x,) = inputs
         if self.num_parameters != 1:
-            channels = x[1] if len(x) >= 2 else x[0]
+            channels = x[1] if len(x) >= 2 else 1  # PyTorch: a 1-D input has one channel
             if channels != self.num_parameters:
                 raise self.fail(f"num_parameters={self.num_parameters} must equal the channel "
                                 f"count; got shape {fmt_shape(x)}")

@@ -52,13 +52,17 @@ class PadNd(Layer):
             mode = {"Reflection": "reflect", "Circular": "circular"}.get(self.mode, "")
             check_padding_fits(self, mode, before, after, size, axis_name(i, n))
             out = size + before + after
+            constant = self.mode in ("Zero", "Constant")
+            if constant and size + min(before, 0) + min(after, 0) < 0:  # crops first, then pads
+                raise self.fail(f"cropping {-min(before, 0)}+{-min(after, 0)} positions from input size "
+                                f"{size} along {axis_name(i, n)} leaves nothing to pad")
             if out < 0:
                 raise self.fail(f"output size along {axis_name(i, n)} would be {out} "
                                 f"({size} {before:+d} {after:+d})")
             outs.append(out)
         # PyTorch's reflection/replication kernels refuse an output only when every padded
-        # axis would be empty (their check is `w >= 1 || h >= 1`).
-        if self.mode not in ("Zero", "Constant") and all(o < 1 for o in outs):
+        # axis would be empty (their check is `w >= 1 || h >= 1`); circular allows it.
+        if self.mode in ("Reflection", "Replication") and all(o < 1 for o in outs):
             raise self.fail(f"the input {fmt_shape(x)} is too small: the output would be empty")
         return x[:-n] + tuple(outs)
 

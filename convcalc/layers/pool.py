@@ -116,6 +116,7 @@ class AdaptivePoolNd(Layer):
     return_indices: bool = False
     ndim: int = field(default=2, repr=False)
     kind: str = field(default="Avg", repr=False)
+    given_as_tuple: bool = field(default=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -127,6 +128,12 @@ class AdaptivePoolNd(Layer):
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         (x,) = inputs
         n = self.ndim
+        # PyTorch's shortcut: a mean over the last axes, for any rank that has them (a
+        # tuple output_size is first checked against the rank, an int is not)
+        if self.kind == "Avg" and n > 1 and len(x) >= n + (1 if self.given_as_tuple else 0):
+            resolved = [size if o is None else o for o, size in zip(self.output_size, x[-n:])]
+            if all(o == 1 for o in resolved):
+                return x[:-n] + (1,) * n
         check_rank(self, x, (n + 1, n + 2), unbatched=n + 1)
         sizes = x[-n:]
         outs = tuple(size if o is None else o for o, size in zip(self.output_size, sizes))

@@ -170,7 +170,7 @@ def build_adaptive(n: int, kind: str, b: dict) -> Layer:
         if v is not None and (not isinstance(v, int) or v < 0):
             raise ArgumentError("output_size", f"output_size entries must be integers >= 0 or None; got {size!r}")
     return pool.AdaptivePoolNd(tuple(items), as_bool("return_indices", b.get("return_indices", False)),
-                               ndim=n, kind=kind)
+                               ndim=n, kind=kind, given_as_tuple=isinstance(size, tuple))
 
 
 def build_batchnorm(n: int, b: dict, lazy: bool = False) -> Layer:

@@ -60,8 +60,9 @@ class Upsample(Layer):
             factors = self._factors(n, x)
             # PyTorch multiplies in double precision and floors.
             outs = tuple(math.floor(s * float(f)) for s, f in zip(sizes, factors))  # type: ignore[arg-type]
+        smallest = 0 if self.mode == "area" else 1  # area is adaptive pooling, which allows 0
         for i, out in enumerate(outs):
-            if out <= 0:
+            if out < smallest:
                 raise self.fail(f"output size {out} for input size {sizes[i]}: sizes must be "
                                 "greater than 0")
         return x[:2] + tuple(outs)
@@ -75,7 +76,9 @@ class Upsample(Layer):
         out = []
         for i in range(n):
             size, o = x[2 + i], output[2 + i]
-            if self.align_corners and self.mode in INTERPOLATING:
+            if o == 0:
+                r = Fraction(0)  # an empty axis: no unit to trace
+            elif self.align_corners and self.mode in INTERPOLATING:
                 r = Fraction(size - 1, o - 1) if o > 1 else Fraction(0)
             elif factors is not None and not self.recompute_scale_factor and self.mode != "area":
                 r = 1 / Fraction(float(factors[i]))
