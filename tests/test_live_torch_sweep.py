@@ -110,3 +110,62 @@ def test_sweep_matches_torch(seed):
         if t_ok != c_ok or (t_ok and t_answer != c_answer):
             mismatches.append(f"{expr} on {shp}: torch {t_answer} | convcalc {c_answer}")
     assert not mismatches, "\n".join(mismatches[:20])
+
+
+# ------------------------------------------------------------------ convolutions and pooling
+
+def tup(n, lo, hi):
+    if random.random() < 0.5: return R(lo, hi)
+    if random.random() < 0.1: return (R(lo, hi),)
+    return tuple(R(lo, hi) for _ in range(n))
+def conv_shape(n, c):
+    rank = random.choice([n + 1, n + 2, n + 2, n + 2, n, n + 3])
+    s = [R(1, 3)] * (rank - n - 1) + [c if random.random() < 0.9 else c + 1] + [R(1, 12) for _ in range(n)]
+    return tuple(s[-rank:]) if rank > 0 else (1,)
+def gen():
+    n = R(1, 3)
+    kind = random.choice(["conv", "convT", "max", "avg"])
+    if kind == "conv":
+        g = random.choice([1, 1, 2, 3]); cin = g * R(1, 3); cout = g * R(1, 3) if random.random() < .9 else R(1, 5)
+        kw = dict(kernel_size=tup(n, 1, 5), stride=tup(n, 1, 3), dilation=tup(n, 1, 3), groups=g, bias=random.choice([True, False]),
+                  padding=random.choice(["same", "valid", tup(n, 0, 3), tup(n, -1, 3)]), padding_mode=random.choice(["zeros", "zeros", "reflect", "replicate", "circular"]))
+        if kw["padding"] == "same" and random.random() < .7: kw["stride"] = 1
+        return f"Conv{n}d({cin}, {cout}, " + ", ".join(f"{k}={v!r}" for k, v in kw.items()) + ")", conv_shape(n, cin), lambda: getattr(nn, f"Conv{n}d")(cin, cout, **kw)
+    if kind == "convT":
+        g = random.choice([1, 1, 2]); cin = g * R(1, 3); cout = g * R(1, 3)
+        kw = dict(kernel_size=tup(n, 1, 5), stride=tup(n, 1, 3), padding=tup(n, 0, 3), output_padding=tup(n, 0, 2), groups=g, dilation=tup(n, 1, 3), bias=random.choice([True, False]))
+        return f"ConvTranspose{n}d({cin}, {cout}, " + ", ".join(f"{k}={v!r}" for k, v in kw.items()) + ")", conv_shape(n, cin), lambda: getattr(nn, f"ConvTranspose{n}d")(cin, cout, **kw)
+    if kind == "max":
+        kw = dict(kernel_size=tup(n, 1, 4), stride=random.choice([None, tup(n, 1, 3)]), padding=tup(n, 0, 2), dilation=tup(n, 1, 3), ceil_mode=random.choice([True, False]))
+        return f"MaxPool{n}d(" + ", ".join(f"{k}={v!r}" for k, v in kw.items()) + ")", conv_shape(n, R(1, 3)), lambda: getattr(nn, f"MaxPool{n}d")(**kw)
+    kw = dict(kernel_size=tup(n, 1, 4), stride=random.choice([None, tup(n, 1, 3)]), padding=tup(n, 0, 2), ceil_mode=random.choice([True, False]), count_include_pad=random.choice([True, False]))
+    if n > 1 and random.random() < .3: kw["divisor_override"] = R(1, 3)
+    return f"AvgPool{n}d(" + ", ".join(f"{k}={v!r}" for k, v in kw.items()) + ")", conv_shape(n, R(1, 3)), lambda: getattr(nn, f"AvgPool{n}d")(**kw)
+
+
+def known_divergence(expr: str, torch_answer) -> bool:
+    """Where convcalc refuses on purpose (README, "Choices"): PyTorch's CPU backends
+    disagree among themselves on transposed convolutions whose output size is exactly 0,
+    and a 1-element padding with a padding_mode other than zeros pads only the last axis."""
+    ok, answer = torch_answer
+    if ok and expr.startswith("ConvTranspose") and 0 in answer[0]:
+        return True
+    return "padding=(" in expr and "padding_mode='zeros'" not in expr and ",)" in expr.split("padding=")[1].split(")")[0] + ")"
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_conv_and_pool_sweep_matches_torch(seed):
+    random.seed(seed)
+    mismatches = []
+    for _ in range(2500):
+        expr, shp, build = gen()
+        t_answer = torch_answer(build, shp)
+        try:
+            a = convcalc.analyze([expr], shp)
+            c_answer = (True, (a.total.output_shape, a.total.params))
+        except convcalc.ConvcalcError as exc:
+            c_answer = (False, str(exc))
+        if t_answer[0] != c_answer[0] or (t_answer[0] and t_answer != c_answer):
+            if not known_divergence(expr, t_answer):
+                mismatches.append(f"{expr} on {shp}: torch {t_answer} | convcalc {c_answer}")
+    assert not mismatches, "\n".join(mismatches[:20])

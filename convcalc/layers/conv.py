@@ -24,6 +24,9 @@ class ConvNd(Layer):
     bias: bool = True
     padding_mode: str = "zeros"
     ndim: int = field(default=2, repr=False)
+    #: PyTorch quirk: with padding='same', a padding_mode other than zeros and a 1-element
+    #: dilation tuple, only the first spatial axis is padded (zip stops at the shorter tuple)
+    same_first_axis_only: bool = field(default=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -38,6 +41,8 @@ class ConvNd(Layer):
             for k, d in zip(self.kernel_size, self.dilation):
                 total = d * (k - 1)
                 pairs.append((total // 2, total - total // 2))
+            if self.same_first_axis_only:
+                pairs[1:] = [(0, 0)] * (self.ndim - 1)
             return pairs
         return [(p, p) for p in self.padding]  # type: ignore[union-attr]
 

@@ -68,9 +68,12 @@ def _conv_common(b: dict, n: int) -> dict:
     stride = ntuple("stride", _expand_one(b["stride"], n), n, minimum=1)
     if pad == "same" and any(s != 1 for s in stride):
         raise ArgumentError("padding", f"padding='same' is not supported for strided convolutions (stride={stride})")
-    return dict(kernel_size=ntuple("kernel_size", b["kernel_size"], n, minimum=1), stride=stride, padding=pad,
-                dilation=ntuple("dilation", _expand_one(b["dilation"], n), n, minimum=1), groups=groups,
-                bias=as_bool("bias", b["bias"]), padding_mode=mode)
+    common = dict(kernel_size=ntuple("kernel_size", b["kernel_size"], n, minimum=1), stride=stride, padding=pad,
+                  dilation=ntuple("dilation", _expand_one(b["dilation"], n), n, minimum=1), groups=groups,
+                  bias=as_bool("bias", b["bias"]), padding_mode=mode)
+    if pad == "same" and mode != "zeros" and n > 1 and isinstance(b["dilation"], tuple) and len(b["dilation"]) == 1:
+        common["same_first_axis_only"] = True
+    return common
 
 
 def _check_conv_channels(in_c: int, out_c: int, groups: int) -> None:
@@ -105,6 +108,7 @@ def build_conv_transpose(n: int, b: dict, lazy: bool = False) -> Layer:
     op = ntuple("output_padding", _expand_one(b["output_padding"], n), n)
     if any(v < 0 for v in op):
         raise ArgumentError("output_padding", f"output_padding must not be negative; got {b['output_padding']!r}")
+    common.pop("same_first_axis_only", None)
     layer = conv.ConvTransposeNd(in_c, out_c, common["kernel_size"], common["stride"],
                                  common["padding"], op, common["groups"], common["bias"],
                                  common["dilation"], "zeros", n)
@@ -118,6 +122,7 @@ def build_separable(n: int, b: dict) -> Layer:
     out_c = as_int("out_channels", b["out_channels"], minimum=1)
     dm = as_int("depth_multiplier", b["depth_multiplier"], minimum=1)
     del common["groups"]
+    common.pop("same_first_axis_only", None)
     return conv.SeparableConv(in_c, out_c, depth_multiplier=dm, ndim=n, **common)
 
 
