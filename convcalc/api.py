@@ -13,45 +13,9 @@ from typing import Sequence
 from .analysis import DTYPE_BYTES, Analysis, Graph, Node, walk
 from .errors import ConvcalcError, Location
 from .layers import Layer, build
-from .parsing import parse_call, parse_shape, split_chain
+from .parsing import parse_call, parse_shape, read_layer_file, split_chain
 
 ShapeLike = str | Sequence[int]
-
-
-def read_layer_file(path: str) -> list[tuple[str, Location]]:
-    """Layers from a file, one per line: expressions, or the lines of `print(model)` for a
-    model built from nn.Sequential (`(0): Conv2d(...)` prefixes are names; container lines
-    such as `Sequential(` and `)` are skipped)."""
-    import re
-
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
-    except OSError as exc:
-        raise ConvcalcError(f"cannot read layer file {path!r}: {exc.strerror or exc}", Location(path)) from None
-    found = []
-    prefix = re.compile(r"^\s*\(([^)]*)\):\s*")
-    containers: list[str] = []  # names of the open Sequential(...) blocks
-    for number, line in enumerate(lines, start=1):
-        text = line if line.lstrip().startswith("(") else line.split("#", 1)[0]
-        match = prefix.match(text)
-        body = text[match.end():] if match else text
-        stripped = body.strip()
-        if not stripped:
-            continue
-        if stripped.endswith("(") and not stripped.startswith("#"):
-            containers.append(match.group(1) if match else "")
-            continue
-        if stripped == ")":
-            if containers:
-                containers.pop()
-            continue
-        name = ".".join(p for p in containers + [match.group(1) if match else ""] if p) or None
-        offset = len(text) - len(body) + (len(body) - len(body.lstrip()))
-        found.append((stripped, Location(path, number, offset + 1, name, line)))
-    if not found:
-        raise ConvcalcError("no layers in the file", Location(path))
-    return found
 
 
 def chain_graph(layers: str | Sequence[str | Layer], input_shape: ShapeLike,

@@ -158,3 +158,22 @@ def test_layers_lists_every_family(capsys):
     for name in ("Conv1d", "ConvTranspose3d", "MaxPool2d", "AdaptiveMaxPool3d", "LazyConvTranspose1d",
                  "SeparableConv2d", "ChannelShuffle", "PixelUnshuffle", "ReflectionPad3d", "Concat"):
         assert name in names
+
+
+def test_layer_file_names_and_errors(capsys, tmp_path):
+    good = tmp_path / "net.txt"
+    good.write_text("# a comment\nSequential(\n  (0): Conv2d(3, 8, 3)\n  (block): Sequential(\n"
+                    "    (relu): ReLU(inplace=True)\n  )\n)\n(head): Flatten(start_dim=1, end_dim=-1)\n")
+    code, out, _ = run(capsys, "shape", f"@{good}", "-i", "1x3x8x8", "-f", "json")
+    assert code == 0
+    assert [l["name"] for l in json.loads(out)["layers"]] == ["0", "block.relu", "head"]
+    bad = tmp_path / "bad.txt"
+    bad.write_text("Conv2d(3, 8, 3)\n\n  (x): Conv2d(8, 8, 3, stride=0)\n")
+    code, _, err = run(capsys, "shape", f"@{bad}", "-i", "1x3x8x8")
+    assert code == 2 and err.startswith(f"error: {bad}:3:31: Conv2d: stride must be positive")
+    code, _, err = run(capsys, "shape", f"@{tmp_path / 'missing.txt'}", "-i", "1x3x8x8")
+    assert code == 2 and "cannot read layer file" in err
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing\n")
+    code, _, err = run(capsys, "shape", f"@{empty}", "-i", "1x3x8x8")
+    assert code == 2 and "no layers in the file" in err
