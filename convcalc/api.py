@@ -13,7 +13,7 @@ from typing import Sequence
 from .analysis import DTYPE_BYTES, Analysis, Graph, Node, walk
 from .errors import ConvcalcError, Location
 from .layers import Layer, build
-from .parsing import parse_call, parse_shape, read_layer_file, split_chain
+from .parsing import flatten_calls, parse_call, parse_shape, read_layer_file, split_chain
 
 ShapeLike = str | Sequence[int]
 
@@ -36,15 +36,15 @@ def chain_graph(layers: str | Sequence[str | Layer], input_shape: ShapeLike,
         elif isinstance(item, str) and item.startswith("@"):
             pieces = []
             for text, where in read_layer_file(item[1:]):
-                call = parse_call(text, where.source, where.column - 1, where.line, where.text)
-                built = build(call)
-                pieces.append((built.layer, call.text, built.dtype, call.location, where.entry))
+                for call in flatten_calls(parse_call(text, where.source, where.column - 1, where.line, where.text)):
+                    built = build(call)
+                    pieces.append((built.layer, call.text, built.dtype, call.location, where.entry))
         elif isinstance(item, str):
             pieces = []
             for text, offset in split_chain(item):
-                call = parse_call(text, source, offset, 1, item)
-                built = build(call)
-                pieces.append((built.layer, call.text, built.dtype, call.location, None))
+                for call in flatten_calls(parse_call(text, source, offset, 1, item)):
+                    built = build(call)
+                    pieces.append((built.layer, call.text, built.dtype, call.location, None))
         else:
             raise ConvcalcError(f"expected a layer expression string; got {type(item).__name__}",
                                 Location(source))

@@ -163,3 +163,23 @@ def test_every_printed_module_parses_back():
         text = str(module)
         layer = convcalc.build_layer(text)
         assert layer is not None, text
+
+
+def test_sequential_from_code_is_a_chain():
+    a = convcalc.analyze(["nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(inplace=True), "
+                          "nn.Sequential(nn.MaxPool2d(2), nn.Flatten()), nn.Linear(512, 10))"], (1, 3, 16, 16))
+    assert [r.type for r in a.layers] == ["Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear"]
+    assert a.layers[0].spec == "nn.Conv2d(3, 8, 3, padding=1)"
+    assert a.total.output_shape == (1, 10)
+
+
+@pytest.mark.parametrize("expr, fragment, column", [
+    ("Sequential(Conv2d(3, 8, 3), 5)", "expected a layer constructor call", 29),
+    ("Sequential(Conv2d(3, 8, 3, stride=0))", "stride must be positive", 35),
+    ("Sequential(Conv2d(3, 8, 3), inplace=True)", "positional arguments only", 1),
+    ("Conv2d(3, ReLU())", "only literal values", 11),
+])
+def test_sequential_errors(expr, fragment, column):
+    with pytest.raises(convcalc.ConvcalcError) as info:
+        convcalc.analyze([expr], (1, 3, 8, 8))
+    assert fragment in info.value.message and info.value.location.column == column

@@ -1,7 +1,7 @@
 """Text to structures: layer expressions and input shapes. Knows nothing of layers."""
 
-from .expr import Arg, LayerCall, parse_call, split_chain
+from .expr import Arg, LayerCall, flatten_calls, parse_call, split_chain
 from .files import read_layer_file
 from .shapes import parse_shape
 
-__all__ = ["Arg", "LayerCall", "parse_call", "parse_shape", "read_layer_file", "split_chain"]
+__all__ = ["Arg", "LayerCall", "flatten_calls", "parse_call", "parse_shape", "read_layer_file", "split_chain"]

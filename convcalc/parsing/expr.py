@@ -97,12 +97,26 @@ def parse_call(text: str, source: str = "<expr>", offset: int = 0, line: int | N
         raise ExpressionError(f"syntax error in layer expression: {reason}",
                               where(min(col, len(stripped)))) from None
 
-    node = tree.body
+    return _call(tree.body, stripped, where, lead)
+
+
+def flatten_calls(call: LayerCall) -> list[LayerCall]:
+    """`Sequential(A(...), B(...))` as the list of its layers (nested ones too)."""
+    if call.name.lower() != "sequential":
+        return [call]
+    if call.kwargs:
+        raise ExpressionError("Sequential takes layers as positional arguments only", call.location)
+    return [leaf for arg in call.args for leaf in flatten_calls(arg.value)]  # type: ignore[arg-type]
+
+
+def _call(node: ast.AST, text: str, where, lead: int) -> LayerCall:
+    """A LayerCall from a call node (or a bare class name); Sequential holds calls."""
+    segment = ast.get_source_segment(text, node) or text
     if isinstance(node, (ast.Name, ast.Attribute)):
         # A bare class name (`ReLU`, `nn.Identity`) is read as a call without arguments.
         name = _dotted(node)
         if name is not None:
-            return LayerCall(_strip_prefix(name), (), {}, stripped, where(0))
+            return LayerCall(_strip_prefix(name), (), {}, segment, where(node.col_offset))
     if not isinstance(node, ast.Call):
         raise ExpressionError(
             "expected a layer constructor call such as 'Conv2d(3, 64, 3)'; "
@@ -115,12 +129,14 @@ def parse_call(text: str, source: str = "<expr>", offset: int = 0, line: int | N
     if "." in name:
         raise ExpressionError(f"unknown module path {name!r}: only 'nn.' and 'torch.nn.' prefixes "
                               "are understood", where(node.func.col_offset))
+    nested = name.lower() == "sequential"
     args = []
     for a in node.args:
         if isinstance(a, ast.Starred):
             raise ExpressionError("'*' arguments are not supported; write the values out",
                                   where(a.col_offset))
-        args.append(Arg(_literal(a, where), lead + a.col_offset + 1))
+        value = _call(a, text, where, lead) if nested else _literal(a, where)
+        args.append(Arg(value, lead + a.col_offset + 1))
     kwargs: dict[str, Arg] = {}
     for kw in node.keywords:
         if kw.arg is None:
@@ -129,7 +145,7 @@ def parse_call(text: str, source: str = "<expr>", offset: int = 0, line: int | N
         if kw.arg in kwargs:
             raise ExpressionError(f"keyword {kw.arg!r} given twice", where(kw.col_offset))
         kwargs[kw.arg] = Arg(_literal(kw.value, where), lead + kw.value.col_offset + 1)
-    return LayerCall(name, tuple(args), kwargs, stripped, where(0))
+    return LayerCall(name, tuple(args), kwargs, segment, where(node.col_offset))
 
 
 def _strip_prefix(name: str) -> str:
