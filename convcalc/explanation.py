@@ -11,7 +11,7 @@ from .record import record
 from typing import Sequence
 
 from .analysis import LayerResult, counting
-from .api import analyze, chain_graph
+from .api import chain_graph
 from .analysis.graph import walk
 from .layers.base import Layer
 from .layers.conv import ConvNd, ConvTransposeNd, axis_name
@@ -91,7 +91,7 @@ def _shape_lines(layer: Layer, inputs, out) -> list[str]:
     x = inputs[0]
     lines = [f"input {list(x)} → output {list(out)}"]
     if isinstance(layer, ConvNd):
-        lines += _conv_channels(layer, x)
+        lines += _conv_channels(layer)
         pairs = layer.pad_pairs()
         if layer.padding == "same":
             for i, (k, d) in enumerate(zip(layer.kernel_size, layer.dilation)):
@@ -102,7 +102,7 @@ def _shape_lines(layer: Layer, inputs, out) -> list[str]:
             lines += _window_formula(axis_name(i, layer.ndim), x[-layer.ndim + i], layer.kernel_size[i],
                                      layer.stride[i], pairs[i], layer.dilation[i], False)
     elif isinstance(layer, ConvTransposeNd):
-        lines += _conv_channels(layer, x)
+        lines += _conv_channels(layer)
         for i in range(layer.ndim):
             a = axis_name(i, layer.ndim)
             size, s, p = x[-layer.ndim + i], layer.stride[i], layer.padding[i]
@@ -158,7 +158,7 @@ def _shape_lines(layer: Layer, inputs, out) -> list[str]:
     return lines
 
 
-def _conv_channels(layer, x) -> list[str]:
+def _conv_channels(layer) -> list[str]:
     return [f"C_out = out_channels = {layer.out_channels} (C_in = {layer.in_channels}, groups = {layer.groups})"]
 
 

@@ -191,10 +191,8 @@ class LazyConv(Layer):
         return replace(self.template, in_channels=channels)
 
     def spec(self) -> str:
-        inner = self.template.spec()
-        head, _, rest = inner.partition("(")
-        _, _, rest = rest.partition(", ")
-        return f"Lazy{head}({rest}"
+        # PyTorch prints a lazy convolution with in_channels=0 in front
+        return "Lazy" + self.template.spec().replace(f"({self.template.in_channels}, ", "(0, ", 1)
 
 
 @record
