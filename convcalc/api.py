@@ -33,18 +33,17 @@ def chain_graph(layers: str | Sequence[str | Layer], input_shape: ShapeLike,
         source = sources[i] if sources is not None else f"<layer {i + 1}>"
         if isinstance(item, Layer):
             pieces = [(item, item.spec(), None, None, None)]
-        elif isinstance(item, str) and item.startswith("@"):
-            pieces = []
-            for text, where in read_layer_file(item[1:]):
-                for call in flatten_calls(parse_call(text, where.source, where.column - 1, where.line, where.text)):
-                    built = build(call)
-                    pieces.append((built.layer, call.text, built.dtype, call.location, where.entry))
         elif isinstance(item, str):
+            if item.startswith("@"):  # a file: one layer per line, named by print(model)'s prefixes
+                texts = [(text, where.source, where.column - 1, where.line, where.text, where.entry)
+                         for text, where in read_layer_file(item[1:])]
+            else:  # one argument, maybe several layers joined by '->'
+                texts = [(text, source, offset, 1, item, None) for text, offset in split_chain(item)]
             pieces = []
-            for text, offset in split_chain(item):
-                for call in flatten_calls(parse_call(text, source, offset, 1, item)):
+            for text, src, offset, line, full, entry in texts:
+                for call in flatten_calls(parse_call(text, src, offset, line, full)):
                     built = build(call)
-                    pieces.append((built.layer, call.text, built.dtype, call.location, None))
+                    pieces.append((built.layer, call.text, built.dtype, call.location, entry))
         else:
             raise ConvcalcError(f"expected a layer expression string; got {type(item).__name__}",
                                 Location(source))

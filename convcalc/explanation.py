@@ -1,18 +1,17 @@
 """`convcalc explain`: every output-size formula with the numbers put in, step by step,
 then the parameter, MAC and receptive-field arithmetic, as the tutorials write them:
 
-    L_out = floor((128 + 2×0 − 1×(4−1) − 1) / 2) + 1 = floor(123 / 2) + 1 = 63
+    L_out = floor((128 + 2×0 − 1×(4−1) − 1) / 2) + 1 = floor(124 / 2) + 1 = 63
 """
 
 from __future__ import annotations
 
 import math
-from .record import record
 from typing import Sequence
 
-from .analysis import LayerResult, counting
-from .api import chain_graph
+from .analysis import LayerResult
 from .analysis.graph import walk
+from .api import chain_graph
 from .layers.base import Layer
 from .layers.conv import ConvNd, ConvTransposeNd, axis_name
 from .layers.elementwise import Elementwise
@@ -22,6 +21,7 @@ from .layers.norm import BatchNormNd
 from .layers.padding import PadNd
 from .layers.pool import AdaptivePoolNd, AvgPoolNd, MaxPoolNd, _WindowPool, pooled_size
 from .layers.resample import PixelShuffle, PixelUnshuffle, Upsample
+from .record import record
 
 
 @record
@@ -38,23 +38,12 @@ class LayerExplanation:
 
 def explain_layer(layers: str | Sequence[str], input_shape, *, sources=None) -> list[LayerExplanation]:
     """Explanations for a layer (or a chain), one per analysed layer."""
-    graph = chain_graph(layers, input_shape, sources)
-    analysis = walk(graph)
-    layer_objects = _layers_in_order(graph, analysis)
+    analysis = walk(chain_graph(layers, input_shape, sources))
     out, previous = [], None
-    for layer, row in zip(layer_objects, analysis.layers):
-        out.append(LayerExplanation(row, tuple(_sections(layer, row, previous))))
+    for row in analysis.layers:
+        out.append(LayerExplanation(row, tuple(_sections(row.layer, row, previous))))
         previous = row.receptive_field
     return out
-
-
-def _layers_in_order(graph, analysis) -> list[Layer]:
-    layers = []
-    for node in graph.nodes:
-        row = next(r for r in analysis.layers if r.name == node.name or r.name.startswith(node.name + "."))
-        resolved = node.layer.resolve(list(row.input_shapes))
-        layers.extend(sub for _, sub in resolved.expand())
-    return layers
 
 
 def n(value: int) -> str:
@@ -170,7 +159,7 @@ def _window_formula(a: str, size: int, k: int, s: int, pads: tuple[int, int], d:
     else:
         pad_sym, pad_num, total = "pad_before + pad_after", f"{before} + {after}", size + before + after
     numerator = total - d * (k - 1) - 1
-    value = (math.ceil if ceil else math.floor)(numerator / s) + 1 if numerator >= 0 else None
+    value = (-(-numerator // s) if ceil else numerator // s) + 1 if numerator >= 0 else None
     lines = [f"{a}_out = {rounding}(({a}_in + {pad_sym} − dilation×(kernel−1) − 1) / stride) + 1",
              f"      = {rounding}(({size} + {pad_num} − {d}×({k}−1) − 1) / {s}) + 1"]
     if value is None:
@@ -191,21 +180,23 @@ def _window_formula(a: str, size: int, k: int, s: int, pads: tuple[int, int], d:
 
 # ------------------------------------------------------------------ parameters and MACs
 
-def _param_lines(layer: Layer, row: LayerResult) -> list[str]:
+def _conv_roles(layer) -> tuple[tuple[str, int], tuple[str, int]]:
+    """(whole, split by groups) channel names: a convolution's weight is C_out × C_in/groups,
+    a transposed one's C_in × C_out/groups."""
     if isinstance(layer, ConvNd):
+        return ("C_out", layer.out_channels), ("C_in", layer.in_channels)
+    return ("C_in", layer.in_channels), ("C_out", layer.out_channels)
+
+
+def _param_lines(layer: Layer, row: LayerResult) -> list[str]:
+    if isinstance(layer, (ConvNd, ConvTransposeNd)):
+        (whole, a), (split, b) = _conv_roles(layer)
         ks = " × ".join(str(k) for k in layer.kernel_size)
-        per = layer.in_channels // layer.groups
-        weight = layer.out_channels * per * math.prod(layer.kernel_size)
-        lines = [f"weight: C_out × C_in/groups × kernel = {layer.out_channels} × {layer.in_channels}/{layer.groups} × {ks} "
-                 f"= {thousands(weight)}"]
-    elif isinstance(layer, ConvTransposeNd):
-        ks = " × ".join(str(k) for k in layer.kernel_size)
-        weight = layer.in_channels * (layer.out_channels // layer.groups) * math.prod(layer.kernel_size)
-        lines = [f"weight: C_in × C_out/groups × kernel = {layer.in_channels} × {layer.out_channels}/{layer.groups} × {ks} "
-                 f"= {thousands(weight)}"]
+        formula = f"{whole} × {split}/groups × kernel = {a} × {b}/{layer.groups} × {ks}"
+        out_features = layer.out_channels
     elif isinstance(layer, Linear):
-        lines = [f"weight: in_features × out_features = {layer.in_features} × {layer.out_features} "
-                 f"= {thousands(layer.in_features * layer.out_features)}"]
+        formula = f"in_features × out_features = {layer.in_features} × {layer.out_features}"
+        out_features = layer.out_features
     elif isinstance(layer, BatchNormNd):
         if not layer.affine:
             return ["affine=False: no learnable parameters (running mean/var are buffers)"]
@@ -213,48 +204,47 @@ def _param_lines(layer: Layer, row: LayerResult) -> list[str]:
                 + f" = {row.params}; running mean/var are buffers, not parameters"]
     else:
         return [f"{row.params} learnable parameters"]
-    out_c = layer.out_features if isinstance(layer, Linear) else layer.out_channels
-    lines.append(f"bias: {out_c}" if layer.bias else "bias: none (bias=False)")
-    lines.append(f"total: {thousands(row.params)}")
-    return lines
+    bias = out_features if layer.bias else 0
+    return [f"weight: {formula} = {thousands(row.params - bias)}",
+            f"bias: {bias}" if layer.bias else "bias: none (bias=False)",
+            f"total: {thousands(row.params)}"]
 
 
 def _mac_lines(layer: Layer, row: LayerResult) -> list[str]:
     x, out = row.input_shapes[0], row.output_shape
-    if isinstance(layer, ConvNd):
+    if isinstance(layer, (ConvNd, ConvTransposeNd)):
+        (whole, a), (split, b) = _conv_roles(layer)
+        # a convolution works per output position, a transposed one per input position
+        seen, side, note = (out, "out", "") if isinstance(layer, ConvNd) else \
+            (x, "in", "  (each input position scatters one kernel)")
         nd = layer.ndim
-        batch = math.prod(out[:-nd - 1])
-        terms = [batch, layer.out_channels, *out[-nd:], layer.in_channels // layer.groups, *layer.kernel_size]
-        lines = ["MACs = N × C_out × out_spatial × C_in/groups × kernel",
-                 f"     = {' × '.join(map(str, terms))} = {thousands(row.macs)}"]
-    elif isinstance(layer, ConvTransposeNd):
-        nd = layer.ndim
-        batch = math.prod(x[:-nd - 1])
-        terms = [batch, layer.in_channels, *x[-nd:], layer.out_channels // layer.groups, *layer.kernel_size]
-        lines = ["MACs = N × C_in × in_spatial × C_out/groups × kernel  (each input position scatters one kernel)",
+        terms = [math.prod(seen[:-nd - 1]), a, *seen[-nd:], b // layer.groups, *layer.kernel_size]
+        lines = [f"MACs = N × {whole} × {side}_spatial × {split}/groups × kernel{note}",
                  f"     = {' × '.join(map(str, terms))} = {thousands(row.macs)}"]
     elif isinstance(layer, Linear):
         lead = math.prod(x[:-1])
         lines = ["MACs = prod(leading dims) × in_features × out_features",
                  f"     = {lead} × {layer.in_features} × {layer.out_features} = {thousands(row.macs)}"]
     else:
-        return [f"MACs = 0 (no weights); FLOPs = {thousands(row.flops)} " + _flop_rule(layer)]
-    elements = math.prod(out)
-    bias = f" + {thousands(elements)} bias adds" if layer.bias else ""
+        return [f"MACs = 0 (no weights); FLOPs = {thousands(row.flops)}" + _flop_rule(layer, row)]
+    bias = f" + {thousands(math.prod(out))} bias adds" if layer.bias else ""
     lines.append(f"FLOPs = 2 × MACs{bias} = {thousands(row.flops)}")
     return lines
 
 
-def _flop_rule(layer: Layer) -> str:
-    if isinstance(layer, MaxPoolNd):
-        return f"(kernel − 1 = {math.prod(layer.kernel_size) - 1} comparisons per output element)"
-    if isinstance(layer, AvgPoolNd):
-        return f"(kernel = {math.prod(layer.kernel_size)}: adds and one divide per output element)"
-    if isinstance(layer, BatchNormNd):
-        return "(2 per element: folded scale and shift)"
-    if isinstance(layer, Elementwise):
-        return f"({counting.ELEMENTWISE_FLOPS.get(layer.type, 0)} per element)"
-    return "(see the README's FLOP rules)"
+_FLOP_REASONS = {
+    MaxPoolNd: "comparisons: kernel − 1", AvgPoolNd: "kernel − 1 adds and one divide",
+    BatchNormNd: "folded scale and shift", Elementwise: "the README's per-element cost",
+}
+
+
+def _flop_rule(layer: Layer, row: LayerResult) -> str:
+    """The per-element figure behind the FLOPs (computed in analysis.counting, not here)."""
+    elements = math.prod(row.output_shape)
+    if not row.flops or not elements or row.flops % elements:
+        return ""
+    reason = next((text for cls, text in _FLOP_REASONS.items() if isinstance(layer, cls)), "see the README")
+    return f" = {row.flops // elements} per output element ({reason})"
 
 
 # ------------------------------------------------------------------ receptive field and transposed

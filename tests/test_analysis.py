@@ -121,8 +121,7 @@ def test_global_pool_sees_the_whole_input():
 
 
 def test_linear_after_flatten_sees_the_whole_input():
-    size, _, start = rf(["Conv2d(1, 2, 3, padding=1)", "Flatten()", "Linear(2 * 8 * 8, 4)".replace("2 * 8 * 8", "128")],
-                        (1, 1, 8, 8))
+    size, _, start = rf(["Conv2d(1, 2, 3, padding=1)", "Flatten()", "Linear(128, 4)"], (1, 1, 8, 8))
     assert size == (10, 10) and start == (-1, -1)
 
 

@@ -177,3 +177,15 @@ def test_layer_file_names_and_errors(capsys, tmp_path):
     empty.write_text("# nothing\n")
     code, _, err = run(capsys, "shape", f"@{empty}", "-i", "1x3x8x8")
     assert code == 2 and "no layers in the file" in err
+
+
+def test_explain_flop_rule_uses_the_counted_figure(capsys):
+    # GELU's tanh approximation costs 9 per element (README), not the erf form's 5
+    _, out, _ = run(capsys, "explain", "GELU(approximate='tanh')", "-i", "1x2x4x4")
+    assert f"FLOPs = {9 * 32} = 9 per output element" in out
+
+
+def test_explain_transposed_grouped_weight(capsys):
+    _, out, _ = run(capsys, "explain", "ConvTranspose2d(8, 4, 3, stride=2, groups=2, bias=False)", "-i", "1x8x8x8")
+    assert "weight: C_in × C_out/groups × kernel = 8 × 4/2 × 3 × 3 = 144" in out
+    assert "= 1 × 8 × 8 × 8 × 2 × 3 × 3 = 9,216" in out  # N·C_in·in_spatial·(C_out/groups)·kernel

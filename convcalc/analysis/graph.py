@@ -115,4 +115,4 @@ def _row(index: int, name: str, spec: str, layer: Layer, node: Node, refs, input
         params=params, trainable_params=params,
         macs=counting.macs(layer, inputs, out), flops=counting.flops(layer, inputs, out),
         output_bytes=counting.numel(out) * size, receptive_field=field_,
-        notes=tuple(layer.notes(inputs, out)))
+        notes=tuple(layer.notes(inputs, out)), layer=layer)

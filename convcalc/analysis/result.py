@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ..record import field, record
 from fractions import Fraction
+
+from ..record import field, record
 
 
 @record
@@ -39,6 +40,8 @@ class LayerResult:
     output_bytes: int
     receptive_field: ReceptiveField | None
     notes: tuple[str, ...] = ()
+    #: the concrete layer this row describes (a Lazy layer resolved, a block expanded)
+    layer: object = field(default=None, repr=False)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
