@@ -8,12 +8,16 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from .analysis import DTYPE_BYTES, Analysis, Graph, Node, walk
+from .analysis import DTYPE_BYTES, Analysis, Graph, Node, conventions, walk
+from .analysis.conventions import Convention
 from .errors import ConvcalcError, Location
 from .layers import Layer, build
 from .parsing import flatten_calls, parse_call, parse_shape, read_layer_file, split_chain
+
+if TYPE_CHECKING:
+    from .analysis.explain import LayerExplanation
 
 ShapeLike = str | Sequence[int]
 
@@ -59,14 +63,24 @@ def chain_graph(layers: str | Sequence[str | Layer], input_shape: ShapeLike,
 
 
 def analyze(layers: str | Sequence[str | Layer], input_shape: ShapeLike, *,
-            dtype: str = "float32", sources: Sequence[str] | None = None) -> Analysis:
+            dtype: str = "float32", convention: str | Convention | None = None,
+            sources: Sequence[str] | None = None) -> Analysis:
     """Shapes, parameters, MACs, FLOPs, memory and receptive fields of a chain of layers.
 
-    `layers` is one expression (`"Conv2d(3, 8, 3) -> ReLU()"`) or a list of them;
-    `input_shape` a tuple or a string such as `"1x3x224x224"`.  Raises ConvcalcError
-    (with the location) for anything PyTorch would refuse.
+    `layers` is one expression (`"Conv2d(3, 8, 3) -> ReLU()"`), a Layer, or a list of
+    them; `input_shape` a tuple or a string such as `"1x3x224x224"`; `convention` names
+    how MACs and FLOPs are counted (default: convcalc's, CONTRACT section 4).  Raises
+    ConvcalcError (with the location) for anything PyTorch would refuse.
     """
     if dtype not in DTYPE_BYTES:
         allowed = ", ".join(DTYPE_BYTES)
         raise ConvcalcError(f"unknown dtype {dtype!r}; expected one of {allowed}", Location("--dtype"))
-    return walk(chain_graph(layers, input_shape, sources), dtype)
+    return walk(chain_graph(layers, input_shape, sources), dtype, conventions.get(convention))
+
+
+def explain(layers: str | Sequence[str | Layer], input_shape: ShapeLike, *,
+            dtype: str = "float32", convention: str | Convention | None = None,
+            sources: Sequence[str] | None = None) -> list[LayerExplanation]:
+    """The arithmetic behind `analyze`, one LayerExplanation per analysed layer."""
+    from .analysis.explain import explain as explain_analysis
+    return explain_analysis(analyze(layers, input_shape, dtype=dtype, convention=convention, sources=sources))

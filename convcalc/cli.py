@@ -33,6 +33,9 @@ class ExplainFormat(str, Enum):
 LAYERS_ARG = typer.Argument(..., metavar="LAYER...",
                             help="PyTorch layer expressions, e.g. 'Conv2d(3, 64, 3, stride=2)'; several "
                                  "arguments or one joined by '->' make a chain.")
+CONVENTION_OPT = typer.Option("convcalc", "--convention", metavar="NAME",
+                              help="How MACs and FLOPs are counted: convcalc (CONTRACT section 4).")
+DTYPE_OPT = typer.Option("float32", "--dtype", help="Element type for memory figures.")
 INPUT_OPT = typer.Option(..., "--input", "-i", metavar="SHAPE",
                          help="Input shape: 1x3x224x224, 1,3,224,224 or [1, 3, 224, 224].")
 
@@ -51,12 +54,13 @@ def shape(
     layers: List[str] = LAYERS_ARG,
     input: str = INPUT_OPT,
     format: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
-    dtype: str = typer.Option("float32", "--dtype", help="Element type for memory figures."),
+    dtype: str = DTYPE_OPT,
+    convention: str = CONVENTION_OPT,
 ) -> None:
     """Output shape, params, MACs, FLOPs, memory and receptive field of each layer in a chain."""
     from .api import analyze
 
-    analysis = analyze(layers, input, dtype=dtype, sources=_sources(layers))
+    analysis = analyze(layers, input, dtype=dtype, convention=convention, sources=_sources(layers))
     _warn(analysis.warnings)
     _emit(analysis, format)
 
@@ -77,25 +81,18 @@ def explain(
     layers: List[str] = LAYERS_ARG,
     input: str = INPUT_OPT,
     format: ExplainFormat = typer.Option(ExplainFormat.text, "--format", "-f", help="Output format."),
+    dtype: str = DTYPE_OPT,
+    convention: str = CONVENTION_OPT,
 ) -> None:
     """Each output-size formula with the numbers put in, then the parameter, MAC and receptive-field arithmetic."""
-    from .explanation import explain_layer
+    from .api import explain as explain_layers
 
-    explanations = explain_layer(layers, input, sources=_sources(layers))
+    explanations = explain_layers(layers, input, dtype=dtype, convention=convention, sources=_sources(layers))
     if format is ExplainFormat.json:
         import json
-        doc = [{"layer": e.row.to_dict(), "sections": [{"title": s.title, "lines": list(s.lines)}
-                                                       for s in e.sections]} for e in explanations]
-        print(json.dumps(doc, indent=2))
+        print(json.dumps([e.to_dict() for e in explanations], indent=2))
     else:
-        for i, e in enumerate(explanations):
-            if i:
-                print()
-            print(f"{e.row.name}: {e.row.spec}")
-            for section in e.sections:
-                print(f"  {section.title}")
-                for line in section.lines:
-                    print(f"    {line}")
+        print("\n\n".join(e.text() for e in explanations))
     _warn(w for e in explanations for w in (f"{e.row.name}: {n}" for n in e.row.notes))
 
 

@@ -1,7 +1,7 @@
 """Frozen records without the start-up cost of dataclasses.
 
 `@record` turns annotated class attributes into constructor fields, like
-`@dataclass(frozen=True)`, but with shared generic methods instead of generating and
+`@dataclass(frozen=True)` (with `__post_init__` run after the fields are set), but with shared generic methods instead of generating and
 compiling code for each class: `convcalc shape` builds a few dozen such classes at
 start-up, and dataclasses spent about 15 ms doing it.
 """
@@ -56,6 +56,14 @@ def _init(self, *args: Any, **kwargs: Any) -> None:
         put(self, f.name, value)
     if kwargs:
         raise TypeError(f"{type(self).__name__}() got unexpected {', '.join(sorted(kwargs))}")
+    check = type(self).__post_init__
+    if check is not None:
+        check(self)
+
+
+def set_field(obj: Any, name: str, value: Any) -> None:
+    """Set a field of a frozen record from its own `__post_init__` (normalising an argument)."""
+    object.__setattr__(obj, name, value)
 
 
 def _values(self) -> tuple:
@@ -100,6 +108,8 @@ def record(cls: type | None = None, *, frozen: bool = True) -> Any:
             delattr(cls, name)
         collected[name] = f
     cls.__record_fields__ = tuple(collected.values())  # type: ignore[attr-defined]
+    if not hasattr(cls, "__post_init__"):
+        cls.__post_init__ = None  # type: ignore[attr-defined]
     cls.__init__ = _init  # type: ignore[misc]
     cls.__eq__ = _eq  # type: ignore[method-assign]
     if frozen:

@@ -104,15 +104,21 @@ def test_explain_text(capsys):
     assert code == 0
     assert "L_out = floor((L_in + 2×padding − dilation×(kernel−1) − 1) / stride) + 1" in out
     assert "floor((128 + 2×0 − 1×(4−1) − 1) / 2) + 1 = floor(124 / 2) + 1 = 63" in out
-    assert "weight: C_out × C_in/groups × kernel = 32 × 64/1 × 4 = 8,192" in out
-    assert "= 3 × 32 × 63 × 64 × 4 = 1,548,288" in out
+    assert "weight = C_out × C_in/groups × k_L = 32 × 64/1 × 4 = 8,192" in out
+    assert "= 3 × 32 × 63 × 64/1 × 4 = 1,548,288" in out
 
 
 def test_explain_json(capsys):
     code, out, _ = run(capsys, "explain", "MaxPool2d(3, ceil_mode=True)", "-i", "1x1x5x5", "-f", "json")
     (doc,) = json.loads(out)
     assert doc["layer"]["output_shape"] == [1, 1, 2, 2]
-    assert any("ceil" in line for s in doc["sections"] for line in s["lines"])
+    shape = next(s for s in doc["sections"] if s["title"] == "shape")
+    by_name = {q["name"]: q for q in shape["quantities"]}
+    # ceil((5 − 2 − 1) / 3) + 1 = 2, and the last window starts at 3 < 5: kept
+    assert by_name["H_ceil"]["formula"].startswith("ceil((H_in + 2×padding")
+    assert by_name["H_ceil"]["values"] == {"H_in": 5, "padding": 0, "dilation": 1, "kernel": 3, "stride": 3}
+    assert by_name["H_ceil"]["result"] == 2 and by_name["H_out"]["result"] == 2
+    assert "ceil_mode" in by_name["H_out"]["note"]
 
 
 @pytest.mark.parametrize("argv, fragment", [
@@ -182,10 +188,10 @@ def test_layer_file_names_and_errors(capsys, tmp_path):
 def test_explain_flop_rule_uses_the_counted_figure(capsys):
     # GELU's tanh approximation costs 9 per element (README), not the erf form's 5
     _, out, _ = run(capsys, "explain", "GELU(approximate='tanh')", "-i", "1x2x4x4")
-    assert f"FLOPs = {9 * 32} = 9 per output element" in out
+    assert f"= 9 × 32 = {9 * 32}" in out
 
 
 def test_explain_transposed_grouped_weight(capsys):
     _, out, _ = run(capsys, "explain", "ConvTranspose2d(8, 4, 3, stride=2, groups=2, bias=False)", "-i", "1x8x8x8")
-    assert "weight: C_in × C_out/groups × kernel = 8 × 4/2 × 3 × 3 = 144" in out
-    assert "= 1 × 8 × 8 × 8 × 2 × 3 × 3 = 9,216" in out  # N·C_in·in_spatial·(C_out/groups)·kernel
+    assert "weight = C_in × C_out/groups × k_H × k_W = 8 × 4/2 × 3 × 3 = 144" in out
+    assert "= 1 × 8 × 8 × 8 × 4/2 × 3 × 3 = 9,216" in out  # N·C_in·in_spatial·(C_out/groups)·kernel

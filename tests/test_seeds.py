@@ -194,5 +194,5 @@ def test_two_ways_to_upsample_by_two(expr):
 def test_transposed_explain_shows_direct_convolution():
     (e,) = convcalc.explain("ConvTranspose2d(1, 1, 3, stride=2, padding=1)", (1, 1, 4, 4))
     direct = next(s for s in e.sections if s.title == "as a direct convolution")
-    assert "zero-inserted (4−1)×2+1 = 7" in direct.lines[1]
-    assert "pad 1×(3−1)−1 = 1 before" in direct.lines[1]
+    assert "H_zero_inserted = (H_in−1)×stride + 1 = (4−1)×2 + 1 = 7" in direct.lines[1]
+    assert "H_pad = dilation×(kernel−1) − padding = 1×(3−1) − 1 = 1" in direct.lines[2]

@@ -1,4 +1,4 @@
-"""Analysis: the graph walk, receptive-field composition and counting conventions."""
+"""Analysis: the graph walk, receptive-field composition, counting conventions and explain."""
 
 from ..dtypes import DTYPE_BYTES
 from .graph import Graph, Node, walk

@@ -1,22 +1,24 @@
 """The graph walk: shapes, counts and receptive fields for a chain or a DAG.
 
-Nodes come in an order where every input is defined before it is read (a chain is the
-special case where each node reads the one before).  Each node is visited once, so
-the walk is linear in the number of layers.
+`Graph.validate` puts the nodes in an order where every input is defined before it is
+read, refusing unknown references, cycles and wrong input counts with the entry named.
+Each node is then visited once, so the walk is linear in the number of layers.
 """
 
 from __future__ import annotations
 
-from ..record import field, record
+import math
 from typing import Sequence
 
 from ..dtypes import DTYPE_BYTES
 from ..errors import ConvcalcError, IncompatibleInputError, Location
 from ..layers.base import Layer, Shape
-from . import counting
+from ..record import field, record
+from . import conventions
 from .receptive import PeriodTooLarge, RFState
 from .result import Analysis, LayerResult, ReceptiveField, Totals
 
+INPUT = "input"
 
 
 @record
@@ -28,11 +30,72 @@ class Node:
     dtype: str | None = None
     location: Location | None = None
 
+    def where(self) -> Location:
+        return self.location or Location("<graph>", entry=self.name)
+
 
 @record(frozen=False)
 class Graph:
     input_shape: Shape
     nodes: list[Node] = field(default_factory=list)
+
+    def validate(self) -> list[Node]:
+        """The nodes in dependency order; ConvcalcError naming the entry for an unknown
+        reference, a cycle, a repeated name or a wrong number of inputs."""
+        by_name: dict[str, Node] = {}
+        for node in self.nodes:
+            if node.name == INPUT or node.name in by_name:
+                what = "is reserved for the network input" if node.name == INPUT else "is used twice"
+                raise ConvcalcError(f"the name {node.name!r} {what}", node.where())
+            by_name[node.name] = node
+        for node in self.nodes:
+            if not node.inputs:
+                raise ConvcalcError(f"{node.layer.name} has no input", node.where())
+            for ref in node.inputs:
+                if ref != INPUT and ref not in by_name:
+                    known = ", ".join(list(by_name)[:8]) + (", ..." if len(by_name) > 8 else "")
+                    raise ConvcalcError(f"unknown reference {ref!r}; expected 'input' or an entry name "
+                                        f"({known})", node.where())
+            arity, least = node.layer.arity, node.layer.min_inputs
+            if arity is not None and len(node.inputs) != arity:
+                raise ConvcalcError(f"{node.layer.name} takes {arity} input; got {len(node.inputs)} "
+                                    f"({', '.join(node.inputs)})", node.where())
+            if len(node.inputs) < least:
+                raise IncompatibleInputError(
+                    f"{node.layer.name}: needs at least {'two' if least == 2 else least} inputs; got "
+                    f"{len(node.inputs)} (in a chain each layer has one input; networks with 'from:' "
+                    "come with the YAML network format)", node.where())
+        return _dependency_order(self.nodes, by_name)
+
+
+def _dependency_order(nodes: list[Node], by_name: dict[str, Node]) -> list[Node]:
+    """Nodes ordered so that inputs come first, keeping the given order where it already
+    does (a chain stays as written); a cycle is named by one of its entries."""
+    done: set[str] = {INPUT}
+    order: list[Node] = []
+    state: dict[str, int] = {}  # 1: being visited, 2: done
+    for root in nodes:
+        if root.name in done:
+            continue
+        stack = [(root, 0)]
+        while stack:
+            node, i = stack.pop()
+            if i == 0:
+                state[node.name] = 1
+            if i < len(node.inputs):
+                stack.append((node, i + 1))
+                ref = node.inputs[i]
+                if ref in done:
+                    continue
+                if state.get(ref) == 1:
+                    raise ConvcalcError(f"cycle: {node.name!r} reads {ref!r}, which depends on "
+                                        f"{node.name!r}", by_name[ref].where())
+                stack.append((by_name[ref], 0))
+            else:
+                state[node.name] = 2
+                done.add(node.name)
+                order.append(node)
+    return order
 
 
 def spatial_dims(graph: Graph) -> int:
@@ -45,29 +108,31 @@ def spatial_dims(graph: Graph) -> int:
     return max(0, len(x) - 2)
 
 
-def walk(graph: Graph, dtype: str = "float32") -> Analysis:
-    """Analyse every node; errors carry the node's location."""
-    shapes: dict[str, Shape] = {"input": graph.input_shape}
+def walk(graph: Graph, dtype: str = "float32",
+         convention: "str | conventions.Convention | None" = None) -> Analysis:
+    """Analyse every node under a counting convention; errors carry the node's location."""
+    counting = conventions.get(convention)
+    order = graph.validate()
+    shapes: dict[str, Shape] = {INPUT: graph.input_shape}
     k = spatial_dims(graph)
-    fields: dict[str, RFState | None] = {"input": RFState.network_input(k) if k else None}
+    fields: dict[str, RFState | None] = {INPUT: RFState.network_input(k) if k else None}
     rows: list[LayerResult] = []
-    last_row: dict[str, str] = {"input": "input"}  # node name -> name of its last (expanded) row
+    last_row: dict[str, str] = {INPUT: INPUT}  # node name -> name of its last (expanded) row
     warnings: list[str] = []
-    for node in graph.nodes:
+    for node in order:
         in_shapes = [shapes[ref] for ref in node.inputs]
         in_fields = [fields[ref] for ref in node.inputs]
         try:
             layer = node.layer.resolve(in_shapes)
-            parts = layer.expand()
             rf = None if any(f is None for f in in_fields) else RFState.merge(in_fields)  # type: ignore[arg-type]
             current, refs = in_shapes, tuple(last_row[r] for r in node.inputs)
-            for suffix, sub in parts:
+            for suffix, sub in layer.expand():
                 name = f"{node.name}.{suffix}" if suffix else node.name
                 _check_arity(sub, current)
                 out = sub.output_shape(current)
                 rf = _advance(rf, sub, current, out)
                 spec = sub.spec() if suffix else node.spec
-                row = _row(len(rows), name, spec, sub, node, refs, current, out, rf, dtype)
+                row = _row(len(rows), name, spec, sub, node, refs, current, out, rf, dtype, counting)
                 rows.append(row)
                 warnings.extend(f"{name}: {note}" for note in row.notes)
                 current, refs = [out], (name,)
@@ -84,7 +149,7 @@ def walk(graph: Graph, dtype: str = "float32") -> Analysis:
         params=sum(r.params for r in rows), trainable_params=sum(r.trainable_params for r in rows),
         macs=sum(r.macs for r in rows), flops=sum(r.flops for r in rows),
         output_shape=rows[-1].output_shape, output_bytes=sum(r.output_bytes for r in rows))
-    return Analysis(graph.input_shape, tuple(rows), total, dtype, tuple(warnings))
+    return Analysis(graph.input_shape, tuple(rows), total, dtype, tuple(warnings), counting.name)
 
 
 def _check_arity(layer: Layer, inputs: Sequence[Shape]) -> None:
@@ -102,17 +167,18 @@ def _advance(rf: RFState | None, layer: Layer, inputs, out: Shape) -> RFState | 
 
 
 def _row(index: int, name: str, spec: str, layer: Layer, node: Node, refs, inputs, out: Shape,
-         rf: RFState | None, dtype: str) -> LayerResult:
-    params = layer.param_count()
+         rf: RFState | None, dtype: str, counting: "conventions.Convention") -> LayerResult:
+    params = layer.params()
     size = DTYPE_BYTES[node.dtype or dtype]
     field_ = None
     if rf is not None and rf.axes:
         field_ = ReceptiveField(tuple(a.size for a in rf.axes), tuple(a.stride for a in rf.axes),
                                 tuple(a.start for a in rf.axes))
+    macs, flops = counting.count(layer, inputs, out)
     return LayerResult(
         index=index, name=name, type=layer.name, spec=spec, inputs=tuple(refs),
         input_shapes=tuple(tuple(s) for s in inputs), output_shape=tuple(out),
-        params=params, trainable_params=params,
-        macs=counting.macs(layer, inputs, out), flops=counting.flops(layer, inputs, out),
-        output_bytes=counting.numel(out) * size, receptive_field=field_,
-        notes=tuple(layer.notes(inputs, out)), layer=layer)
+        params=params, trainable_params=params, macs=macs, flops=flops,
+        output_bytes=math.prod(out) * size, receptive_field=field_,
+        notes=tuple(layer.notes(inputs, out)), layer=layer, dtype=node.dtype or dtype,
+        buffers=layer.buffers())

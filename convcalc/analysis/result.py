@@ -42,6 +42,10 @@ class LayerResult:
     notes: tuple[str, ...] = ()
     #: the concrete layer this row describes (a Lazy layer resolved, a block expanded)
     layer: object = field(default=None, repr=False)
+    #: the element type of the output (the layer's own dtype=, else the analysis')
+    dtype: str = "float32"
+    #: buffer elements (BatchNorm's running statistics): state, not parameters
+    buffers: int = 0
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -56,6 +60,7 @@ class LayerResult:
             "output_shape": list(self.output_shape),
             "params": self.params, "trainable_params": self.trainable_params,
             "macs": self.macs, "flops": self.flops, "output_bytes": self.output_bytes,
+            "buffers": self.buffers,
             "receptive_field": None if self.receptive_field is None else self.receptive_field.to_dict(),
         }
 
@@ -82,8 +87,10 @@ class Analysis:
     total: Totals
     dtype: str = "float32"
     warnings: tuple[str, ...] = field(default=())
+    #: the counting convention of the MACs and FLOPs
+    convention: str = "convcalc"
 
     def to_dict(self) -> dict:
-        return {"input_shape": list(self.input_shape), "dtype": self.dtype,
+        return {"input_shape": list(self.input_shape), "dtype": self.dtype, "convention": self.convention,
                 "layers": [r.to_dict() for r in self.layers], "total": self.total.to_dict(),
                 "warnings": list(self.warnings)}

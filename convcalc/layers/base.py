@@ -1,29 +1,42 @@
-"""What every layer is, and the argument checks the families share.
+"""The layer-family protocol: what every family implements, in its own module.
 
-A layer is a frozen record built from a PyTorch constructor call.  It knows its
-output shape rule, its parameter count and its receptive-field step; counting
-conventions (MACs, FLOPs) live in `convcalc.analysis.counting`.
+A family is a frozen record whose fields are PyTorch's constructor arguments.  It owns
+  - its constructor checks (`check`, run on construction, so a layer built in Python is
+    refused exactly as the parsed expression is);
+  - its shape rule with the formula terms `explain` prints (`derive`);
+  - its parameters and buffers (`params`, `buffers`), as formula terms too;
+  - its receptive-field step (`rf_effect`) and the warnings it can raise (`notes`).
+Counting conventions (MACs, FLOPs) and numeric kernels are policies keyed by the family
+class, registered elsewhere (`analysis.conventions`, `numeric`); tests check that every
+registered family has each piece.
 """
 
 from __future__ import annotations
 
-from ..record import field, fields, record
 from typing import TYPE_CHECKING, ClassVar, Sequence
 
 from ..errors import IncompatibleInputError, LayerConfigError
+from ..record import field, fields, record
+from .formula import Term
 
 if TYPE_CHECKING:
     from .rf import RFEffect
 
 Shape = tuple[int, ...]
 
+#: PyTorch's integer arguments are 64-bit
+INT64_MAX = (1 << 63) - 1
+
 
 class ArgumentError(LayerConfigError):
     """A bad constructor argument; `param` lets the parser point at its column."""
 
-    def __init__(self, param: str, message: str):
-        super().__init__(message)
-        self.param = param
+    def __init__(self, param: str, detail: str, layer: str | None = None):
+        super().__init__(f"{layer}: {detail}" if layer else detail)
+        self.param, self.detail = param, detail
+
+    def named(self, layer: str) -> "ArgumentError":
+        return ArgumentError(self.param, self.detail, layer)
 
 
 @record
@@ -31,34 +44,66 @@ class Layer:
     """Base class. Subclasses are frozen records whose fields are PyTorch's arguments."""
 
     type_name: ClassVar[str] = "Layer"
-    #: how many inputs the layer takes; None for any number >= 1 (merges)
+    #: how many inputs the layer takes; None for a variable number (merges), at least `min_inputs`
     arity: ClassVar[int | None] = 1
+    min_inputs: ClassVar[int] = 1
+    #: a wrapper (Lazy*, SeparableConv) becomes concrete layers before it is analysed
+    wrapper: ClassVar[bool] = False
 
     @property
     def name(self) -> str:
         return self.type_name
 
-    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
-        """The output shape for these input shapes, or IncompatibleInputError."""
-        raise NotImplementedError
+    # -- construction
+    def __post_init__(self) -> None:
+        try:
+            self.check()
+        except ArgumentError as exc:
+            raise exc.named(self.name) from None
 
-    def param_count(self) -> int:
+    def check(self) -> None:
+        """Normalise and validate the arguments as PyTorch's constructor does."""
+
+    # -- shape
+    def derive(self, inputs: Sequence[Shape], terms: list[Term] | None) -> Shape:
+        """The output shape for these input shapes (or IncompatibleInputError); each
+        size is computed through `formula.term`, which records the working in `terms`."""
+        raise NotImplementedError(f"{type(self).__name__} has no shape rule")
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        return self.derive(inputs, None)
+
+    def shape_terms(self, inputs: Sequence[Shape]) -> list[Term]:
+        terms: list[Term] = []
+        self.derive(inputs, terms)
+        return terms
+
+    # -- parameters
+    def params(self, terms: list[Term] | None = None) -> int:
         """Learnable parameters (PyTorch's `sum(p.numel() for p in m.parameters())`)."""
+        raise NotImplementedError(f"{type(self).__name__} has no parameter count")
+
+    def buffers(self, terms: list[Term] | None = None) -> int:
+        """Buffer elements (running statistics): state, not parameters."""
         return 0
 
+    def param_count(self) -> int:
+        return self.params(None)
+
+    # -- receptive field and warnings
     def rf_effect(self, inputs: Sequence[Shape], output: Shape) -> "RFEffect":
         """How this layer maps output indices to input indices, per spatial axis."""
-        from .rf import IDENTITY
-        return IDENTITY
-
-    def spatial_ndim(self, shape: Shape) -> int | None:
-        """How many trailing axes of `shape` this layer treats as spatial (None: no opinion)."""
-        return None
+        raise NotImplementedError(f"{type(self).__name__} has no receptive-field step")
 
     def notes(self, inputs: Sequence[Shape], output: Shape) -> list[str]:
         """Warnings for a user who is likely to be surprised; never errors."""
         return []
 
+    def spatial_ndim(self, shape: Shape) -> int | None:
+        """How many trailing axes of `shape` this layer treats as spatial (None: no opinion)."""
+        return None
+
+    # -- wrappers
     def resolve(self, inputs: Sequence[Shape]) -> "Layer":
         """The concrete layer for these inputs (Lazy* layers take in_channels from here)."""
         return self
@@ -67,6 +112,7 @@ class Layer:
         """Sub-layers for convenience blocks (SeparableConv2d); a plain layer is itself."""
         return [("", self)]
 
+    # -- printing
     def spec(self) -> str:
         """A PyTorch-style expression for this layer, keywords only where not default."""
         parts = []
@@ -88,6 +134,21 @@ class Layer:
         return IncompatibleInputError(f"{self.name}: {message}")
 
 
+class Parameterless:
+    """Mixin for families without learnable parameters."""
+
+    def params(self, terms: list[Term] | None = None) -> int:
+        return 0
+
+
+class Pointwise:
+    """Mixin for families whose output unit i reads input unit i on every spatial axis."""
+
+    def rf_effect(self, inputs, output):
+        from .rf import IDENTITY
+        return IDENTITY
+
+
 def _fmt(value: object) -> str:
     if isinstance(value, tuple):
         inner = ", ".join(_fmt(v) for v in value)
@@ -106,6 +167,8 @@ def as_int(param: str, value: object, *, minimum: int | None = None, what: str =
     if not isinstance(value, int):
         raise ArgumentError(param, f"{param} must be {what}; got {value!r}")
     value = int(value)
+    if not -INT64_MAX - 1 <= value <= INT64_MAX:
+        raise ArgumentError(param, f"{param} must fit in a 64-bit integer; got {value}")
     if minimum is not None and value < minimum:
         bound = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ArgumentError(param, f"{param} must be {bound}; got {value}")
@@ -124,6 +187,9 @@ def ntuple(param: str, value: object, n: int, *, minimum: int | None = None) -> 
     else:
         raise ArgumentError(param, f"{param} must be an integer or a tuple of {n} integers; "
                                    f"got {value!r}")
+    for v in items:
+        if not -INT64_MAX - 1 <= v <= INT64_MAX:
+            raise ArgumentError(param, f"{param} must fit in 64-bit integers; got {_fmt(value)}")
     if minimum is not None:
         for v in items:
             if v < minimum:
@@ -172,6 +238,14 @@ def positional(**kw):
     return field(metadata={"positional": True}, **kw)
 
 
-def tuple_arg(unless: object = None, *, always: bool = False):
-    """A per-axis tuple field, printed unless every entry equals `unless` (or `always`)."""
-    return field(default=(), metadata={"unless": unless, "always": always})
+def tuple_arg(default: object = (), *, unless: object = None, always: bool = False):
+    """A per-axis tuple field (given as an int or a tuple, stored as a tuple), printed
+    unless every entry equals `unless` (or `always`)."""
+    return field(default=default, metadata={"unless": unless, "always": always})
+
+
+def expand_one(value: object, n: int) -> object:
+    """PyTorch repeats a 1-element stride/padding/dilation over every spatial axis."""
+    if isinstance(value, tuple) and len(value) == 1 and n > 1:
+        return value[0]
+    return value

@@ -2,49 +2,81 @@
 
 from __future__ import annotations
 
-import math
-from ..record import field, record, replace
+from functools import lru_cache
 from typing import Sequence
 
-from .base import Layer, Shape, check_rank, fmt_shape, positional, tuple_arg
-from .windows import axis_name, check_padding_fits, window_notes
+from ..record import field, record, replace, set_field
+from .base import (ArgumentError, Layer, Shape, as_bool, as_choice, as_int, check_rank, expand_one,
+                   fmt_shape, ntuple, positional, tuple_arg)
+from .formula import Expr, Sym, product, term
+from .windows import (DIL, IN, OP, PAD, SAME_AFTER, SAME_BEFORE, SAME_TOTAL, TRANSPOSED, WINDOW,
+                      WINDOW_UNEVEN, K, S, axis_name, check_padding_fits, window_notes)
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
-@record
-class ConvNd(Layer):
-    in_channels: int = positional()
-    out_channels: int = positional()
-    kernel_size: tuple[int, ...] = tuple_arg(None, always=True)
-    stride: tuple[int, ...] = tuple_arg(1)
-    padding: tuple[int, ...] | str = tuple_arg(0)
-    dilation: tuple[int, ...] = tuple_arg(1)
-    groups: int = 1
-    bias: bool = True
-    padding_mode: str = "zeros"
-    ndim: int = field(default=2, repr=False)
-    #: PyTorch quirk: with padding='same', a padding_mode other than zeros and a 1-element
-    #: dilation tuple, only the first spatial axis is padded (zip stops at the shorter tuple)
-    same_first_axis_only: bool = field(default=False, repr=False)
+@lru_cache(maxsize=None)
+def weight_formula(ndim: int, transposed: bool) -> Expr:
+    """C_out × C_in/groups × kernel (a transposed convolution's weight is C_in × C_out/groups × kernel)."""
+    whole, split = ("C_in", "C_out") if transposed else ("C_out", "C_in")
+    kernel = [Sym(f"k{i}", f"k_{axis_name(i, ndim)}") for i in range(ndim)]
+    return product([Sym(whole), Sym(split) / Sym("groups")] + kernel)
 
-    @property
-    def name(self) -> str:
-        return f"Conv{self.ndim}d"
 
-    def pad_pairs(self) -> list[tuple[int, int]]:
-        """(left, right) padding per spatial axis; 'same' splits odd totals right-heavy."""
-        if self.padding == "valid":
-            return [(0, 0)] * self.ndim
-        if self.padding == "same":
-            pairs = []
-            for k, d in zip(self.kernel_size, self.dilation):
-                total = d * (k - 1)
-                pairs.append((total // 2, total - total // 2))
-            if self.same_first_axis_only:
-                pairs[1:] = [(0, 0)] * (self.ndim - 1)
-            return pairs
-        return [(p, p) for p in self.padding]  # type: ignore[union-attr]
+def weight_env(layer) -> dict:
+    env = {"C_out": layer.out_channels, "C_in": layer.in_channels, "groups": layer.groups}
+    for i, k in enumerate(layer.kernel_size):
+        env[f"k{i}"] = k
+    return env
+
+
+BIAS = Sym("C_out")
+
+# A transposed convolution as a direct one: zero insertion, padding, a stride-1 window
+ZERO_INSERTED = (IN - 1) * S + 1
+DIRECT_PAD = DIL * (K - 1) - PAD
+DIRECT_PADDED = Sym("inserted", "{a}_zero_inserted") + 2 * Sym("pad", "{a}_pad") + OP
+DIRECT_OUT = Sym("padded", "{a}_padded") - DIL * (K - 1)
+
+
+class _ConvArgs:
+    """The argument checks ConvNd, ConvTransposeNd and SeparableConvNd share."""
+
+    def check_common(self, n: int) -> None:
+        if isinstance(self.groups, bool):
+            raise ArgumentError("groups", f"groups must be an integer; got {self.groups!r}")
+        groups = as_int("groups", self.groups)
+        if groups <= 0:
+            raise ArgumentError("groups", f"groups must be a positive integer; got {groups}")
+        mode = as_choice("padding_mode", self.padding_mode, PADDING_MODES)
+        pad = self.padding
+        if isinstance(pad, str):
+            pad = as_choice("padding", pad, ("same", "valid"))
+        else:
+            if isinstance(pad, tuple) and len(pad) == 1 and n > 1 and mode != "zeros":
+                raise ArgumentError("padding", f"a 1-element padding {pad!r} cannot be used with "
+                                               f"padding_mode={mode!r}; give {n} values")
+            # With a padding_mode other than zeros PyTorch pads with F.pad, which crops on
+            # negative values; only zero padding must be non-negative.
+            pad = ntuple("padding", expand_one(pad, n), n, minimum=0 if mode == "zeros" else None)
+        stride = ntuple("stride", expand_one(self.stride, n), n, minimum=1)
+        if pad == "same" and any(s != 1 for s in stride):
+            raise ArgumentError("padding", "padding='same' is not supported for strided convolutions "
+                                           f"(stride={stride})")
+        kernel = ntuple("kernel_size", self.kernel_size, n, minimum=1)
+        dilation = ntuple("dilation", expand_one(self.dilation, n), n, minimum=1)
+        for name, value in (("groups", groups), ("padding_mode", mode), ("padding", pad), ("stride", stride),
+                            ("kernel_size", kernel), ("dilation", dilation),
+                            ("bias", as_bool("bias", self.bias))):
+            set_field(self, name, value)
+
+    def check_channels(self) -> None:
+        in_c = as_int("in_channels", self.in_channels, minimum=0)
+        out_c = as_int("out_channels", self.out_channels, minimum=1)
+        if in_c % self.groups:
+            raise ArgumentError("groups", f"in_channels={in_c} must be divisible by groups={self.groups}")
+        if out_c % self.groups:
+            raise ArgumentError("groups", f"out_channels={out_c} must be divisible by groups={self.groups}")
 
     def spatial_ndim(self, shape: Shape) -> int:
         return self.ndim
@@ -57,37 +89,93 @@ class ConvNd(Layer):
             raise self.fail(f"expected input with {self.in_channels} channels; got {channels} "
                             f"channels in shape {fmt_shape(x)}")
 
-    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+    def params(self, terms=None) -> int:
+        weight = term(terms, "weight", weight_formula(self.ndim, isinstance(self, ConvTransposeNd)),
+                      weight_env(self))
+        bias = term(terms, "bias", BIAS, {"C_out": self.out_channels}) if self.bias else 0
+        return weight + bias
+
+
+@record
+class ConvNd(_ConvArgs, Layer):
+    in_channels: int = positional()
+    out_channels: int = positional()
+    kernel_size: tuple[int, ...] = field(metadata={"always": True})
+    stride: tuple[int, ...] = tuple_arg(1, unless=1)
+    padding: tuple[int, ...] | str = tuple_arg(0, unless=0)
+    dilation: tuple[int, ...] = tuple_arg(1, unless=1)
+    groups: int = 1
+    bias: bool = True
+    padding_mode: str = "zeros"
+    ndim: int = field(default=2, repr=False)
+    #: PyTorch quirk: with padding='same', a padding_mode other than zeros and a 1-element
+    #: dilation tuple, only the first spatial axis is padded (zip stops at the shorter tuple)
+    same_first_axis_only: bool = field(default=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return f"Conv{self.ndim}d"
+
+    def check(self) -> None:
+        n = self.ndim
+        one_dilation = isinstance(self.dilation, tuple) and len(self.dilation) == 1
+        self.check_common(n)
+        if self.padding == "same" and self.padding_mode != "zeros" and n > 1 and one_dilation:
+            set_field(self, "same_first_axis_only", True)
+        self.check_channels()
+
+    def pad_pairs(self, terms=None) -> list[tuple[int, int]]:
+        """(left, right) padding per spatial axis; 'same' splits odd totals right-heavy."""
+        if self.padding == "valid":
+            return [(0, 0)] * self.ndim
+        if self.padding == "same":
+            pairs = []
+            for i, (k, d) in enumerate(zip(self.kernel_size, self.dilation)):
+                if self.same_first_axis_only and i > 0:
+                    pairs.append((0, 0))
+                    continue
+                a = axis_name(i, self.ndim)
+                total = term(terms, "{a}_pad_total", SAME_TOTAL, {"dilation": d, "kernel": k}, a,
+                             "padding='same' pads dilation×(kernel−1) in all")
+                before = term(terms, "{a}_pad_before", SAME_BEFORE, {"total": total}, a)
+                after = term(terms, "{a}_pad_after", SAME_AFTER, {"total": total, "before": before}, a,
+                             "the odd position goes after" if before != total - before else None)
+                pairs.append((before, after))
+            return pairs
+        return [(p, p) for p in self.padding]  # type: ignore[union-attr]
+
+    def derive(self, inputs, terms) -> Shape:
         (x,) = inputs
         self.check_input(x)
         n = self.ndim
-        sizes = x[-n:]
+        if terms is not None:
+            term(terms, "C_out", Sym("out_channels"), {"out_channels": self.out_channels})
         outs = []
-        for i, (size, (left, right)) in enumerate(zip(sizes, self.pad_pairs())):
-            check_padding_fits(self, self.padding_mode, left, right, size, axis_name(i, n))
+        for i, (size, (left, right)) in enumerate(zip(x[-n:], self.pad_pairs(terms))):
+            a = axis_name(i, n)
+            check_padding_fits(self, self.padding_mode, left, right, size, a)
             padded = size + left + right
             if padded < 1:
-                raise self.fail(f"padding {left}+{right} crops the input size {size} along "
-                                f"{axis_name(i, n)} to nothing")
-            effective = self.dilation[i] * (self.kernel_size[i] - 1) + 1
+                raise self.fail(f"padding {left}+{right} crops the input size {size} along {a} to nothing")
+            k, d = self.kernel_size[i], self.dilation[i]
+            effective = d * (k - 1) + 1
             if effective > padded:
-                raise self.fail(f"effective kernel {effective} (kernel {self.kernel_size[i]}, dilation "
-                                f"{self.dilation[i]}) is larger than the padded input {padded} "
-                                f"along {axis_name(i, n)} ({size} + padding {left}+{right})")
-            outs.append((padded - effective) // self.stride[i] + 1)
+                raise self.fail(f"effective kernel {effective} (kernel {k}, dilation {d}) is larger than "
+                                f"the padded input {padded} along {a} ({size} + padding {left}+{right})")
+            env = {"in": size, "dilation": d, "kernel": k, "stride": self.stride[i]}
+            if left == right:
+                env["padding"] = left
+                outs.append(term(terms, "{a}_out", WINDOW, env, a))
+            else:
+                env["before"], env["after"] = left, right
+                outs.append(term(terms, "{a}_out", WINDOW_UNEVEN, env, a))
         return x[:-n - 1] + (self.out_channels,) + tuple(outs)
-
-    def param_count(self) -> int:
-        weight = self.out_channels * (self.in_channels // self.groups) * math.prod(self.kernel_size)
-        return weight + (self.out_channels if self.bias else 0)
 
     def rf_effect(self, inputs, output):
         from .rf import RFEffect, WindowStep
         n = self.ndim
-        steps = {}
-        for i, (left, _) in enumerate(self.pad_pairs()):
-            steps[i - n] = WindowStep(self.kernel_size[i], self.stride[i], self.dilation[i], left)
-        return RFEffect(steps)
+        return RFEffect({i - n: WindowStep(self.kernel_size[i], self.stride[i], self.dilation[i], left)
+                         for i, (left, _) in enumerate(self.pad_pairs())})
 
     def notes(self, inputs, output) -> list[str]:
         n = self.ndim
@@ -102,16 +190,16 @@ class ConvNd(Layer):
 
 
 @record
-class ConvTransposeNd(Layer):
+class ConvTransposeNd(_ConvArgs, Layer):
     in_channels: int = positional()
     out_channels: int = positional()
-    kernel_size: tuple[int, ...] = tuple_arg(None, always=True)
-    stride: tuple[int, ...] = tuple_arg(1)
-    padding: tuple[int, ...] = tuple_arg(0)
-    output_padding: tuple[int, ...] = tuple_arg(0)
+    kernel_size: tuple[int, ...] = field(metadata={"always": True})
+    stride: tuple[int, ...] = tuple_arg(1, unless=1)
+    padding: tuple[int, ...] = tuple_arg(0, unless=0)
+    output_padding: tuple[int, ...] = tuple_arg(0, unless=0)
     groups: int = 1
     bias: bool = True
-    dilation: tuple[int, ...] = tuple_arg(1)
+    dilation: tuple[int, ...] = tuple_arg(1, unless=1)
     padding_mode: str = "zeros"
     ndim: int = field(default=2, repr=False)
 
@@ -119,32 +207,60 @@ class ConvTransposeNd(Layer):
     def name(self) -> str:
         return f"ConvTranspose{self.ndim}d"
 
-    def spatial_ndim(self, shape: Shape) -> int:
-        return self.ndim
+    def check(self) -> None:
+        n = self.ndim
+        if isinstance(self.padding, str):
+            raise ArgumentError("padding", f"ConvTranspose{n}d takes integer padding, not {self.padding!r}")
+        self.check_common(n)
+        if self.padding_mode != "zeros":
+            raise ArgumentError("padding_mode", f'only "zeros" padding mode is supported for '
+                                                f"ConvTranspose{n}d; got {self.padding_mode!r}")
+        self.check_channels()
+        op = ntuple("output_padding", expand_one(self.output_padding, n), n)
+        if any(v < 0 for v in op):
+            raise ArgumentError("output_padding", f"output_padding must not be negative; "
+                                                  f"got {self.output_padding!r}")
+        set_field(self, "output_padding", op)
 
-    check_input = ConvNd.check_input
-
-    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+    def derive(self, inputs, terms) -> Shape:
         (x,) = inputs
         self.check_input(x)
         n = self.ndim
+        if terms is not None:
+            term(terms, "C_out", Sym("out_channels"), {"out_channels": self.out_channels})
         outs = []
         for i, size in enumerate(x[-n:]):
+            a = axis_name(i, n)
             s, d, op = self.stride[i], self.dilation[i], self.output_padding[i]
             if op >= s and op >= d:
-                raise self.fail(f"output_padding {op} along {axis_name(i, n)} must be smaller than "
+                raise self.fail(f"output_padding {op} along {a} must be smaller than "
                                 f"either stride {s} or dilation {d}")
-            out = (size - 1) * s - 2 * self.padding[i] + d * (self.kernel_size[i] - 1) + op + 1
+            env = {"in": size, "stride": s, "padding": self.padding[i], "dilation": d,
+                   "kernel": self.kernel_size[i], "output_padding": op}
+            out = term(terms, "{a}_out", TRANSPOSED, env, a)
             if out <= 0:
-                raise self.fail(f"output size along {axis_name(i, n)} would be {out} for input size "
+                raise self.fail(f"output size along {a} would be {out} for input size "
                                 f"{size}: (in-1)*stride - 2*padding + dilation*(kernel-1) + "
                                 f"output_padding + 1 must be positive")
             outs.append(out)
         return x[:-n - 1] + (self.out_channels,) + tuple(outs)
 
-    def param_count(self) -> int:
-        weight = self.in_channels * (self.out_channels // self.groups) * math.prod(self.kernel_size)
-        return weight + (self.out_channels if self.bias else 0)
+    def direct_terms(self, inputs) -> list:
+        """The same output size seen as a direct convolution over the zero-inserted input."""
+        terms: list = []
+        n = self.ndim
+        for i, size in enumerate(inputs[0][-n:]):
+            a = axis_name(i, n)
+            env = {"in": size, "stride": self.stride[i], "padding": self.padding[i],
+                   "dilation": self.dilation[i], "kernel": self.kernel_size[i],
+                   "output_padding": self.output_padding[i]}
+            env["inserted"] = term(terms, "{a}_zero_inserted", ZERO_INSERTED, env, a,
+                                   "stride−1 zeros between neighbouring input positions")
+            env["pad"] = term(terms, "{a}_pad", DIRECT_PAD, env, a,
+                              "on each side, output_padding more after; negative: a crop")
+            env["padded"] = term(terms, "{a}_padded", DIRECT_PADDED, env, a)
+            term(terms, "{a}_out", DIRECT_OUT, env, a, "a stride-1 convolution with the flipped kernel")
+        return terms
 
     def rf_effect(self, inputs, output):
         from .rf import RFEffect, TransposedStep
@@ -169,13 +285,25 @@ class ConvTransposeNd(Layer):
 
 @record
 class LazyConv(Layer):
-    """LazyConvNd / LazyConvTransposeNd: in_channels comes from the first input."""
+    """LazyConvNd / LazyConvTransposeNd: in_channels comes from the first input.
+
+    `template` is the convolution with in_channels=groups (so its checks have run)."""
 
     template: ConvNd | ConvTransposeNd = field(default=None)  # type: ignore[assignment]
+
+    wrapper = True
+
+    @classmethod
+    def of(cls, conv: type, **arguments) -> "LazyConv":
+        return cls(conv(in_channels=arguments.get("groups", 1), **arguments))
 
     @property
     def name(self) -> str:
         return "Lazy" + self.template.name
+
+    def check(self) -> None:
+        if not isinstance(self.template, (ConvNd, ConvTransposeNd)):
+            raise ArgumentError("template", f"expected a ConvNd or ConvTransposeNd; got {self.template!r}")
 
     def spatial_ndim(self, shape: Shape) -> int:
         return self.template.ndim
@@ -196,26 +324,32 @@ class LazyConv(Layer):
 
 
 @record
-class SeparableConv(Layer):
+class SeparableConv(_ConvArgs, Layer):
     """Depthwise ConvNd (groups=in, no bias) then pointwise 1x1 ConvNd (with the bias), as Keras counts it."""
 
     in_channels: int = positional()
     out_channels: int = positional()
-    kernel_size: tuple[int, ...] = tuple_arg(None, always=True)
-    stride: tuple[int, ...] = tuple_arg(1)
-    padding: tuple[int, ...] | str = tuple_arg(0)
-    dilation: tuple[int, ...] = tuple_arg(1)
+    kernel_size: tuple[int, ...] = field(metadata={"always": True})
+    stride: tuple[int, ...] = tuple_arg(1, unless=1)
+    padding: tuple[int, ...] | str = tuple_arg(0, unless=0)
+    dilation: tuple[int, ...] = tuple_arg(1, unless=1)
     bias: bool = True
     padding_mode: str = "zeros"
     depth_multiplier: int = 1
     ndim: int = field(default=2, repr=False)
 
+    wrapper = True
+    groups = 1  # for the shared checks: the block itself is not grouped
+
     @property
     def name(self) -> str:
         return f"SeparableConv{self.ndim}d"
 
-    def spatial_ndim(self, shape: Shape) -> int:
-        return self.ndim
+    def check(self) -> None:
+        self.check_common(self.ndim)
+        as_int("in_channels", self.in_channels, minimum=1)
+        as_int("out_channels", self.out_channels, minimum=1)
+        as_int("depth_multiplier", self.depth_multiplier, minimum=1)
 
     def expand(self) -> list[tuple[str, Layer]]:
         n = self.ndim

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from ..record import record
-from typing import Sequence
+from ..record import record, set_field
+from .base import (ArgumentError, Layer, Parameterless, Pointwise, Shape, as_bool, as_choice, as_float,
+                   as_int, check_rank, fmt_shape)
+from .formula import Sym, term
 
-from .base import Layer, Shape, check_rank, fmt_shape
+_FLOAT_OPTIONS = ("negative_slope", "alpha", "beta", "threshold", "min_val", "max_val", "lambd")
 
 
 @record
-class Elementwise(Layer):
-    """An activation or dropout. `options` keeps the arguments for display."""
+class Elementwise(Parameterless, Pointwise, Layer):
+    """An activation or dropout: `type` is PyTorch's class name, `options` its arguments
+    (kept for display). Counting conventions key their per-element cost on `type`."""
 
     type: str = "ReLU"
     options: tuple[tuple[str, object], ...] = ()
+
+    @classmethod
+    def of(cls, type: str, **options) -> "Elementwise":
+        return cls(type, tuple(options.items()))
 
     @property
     def name(self) -> str:
@@ -22,7 +29,30 @@ class Elementwise(Layer):
     def option(self, key: str, default: object = None) -> object:
         return dict(self.options).get(key, default)
 
-    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+    def check(self) -> None:
+        if not isinstance(self.type, str) or not self.type:
+            raise ArgumentError("type", f"type must be an activation's class name; got {self.type!r}")
+        b = dict(self.options)
+        name = self.type
+        if "inplace" in b:
+            as_bool("inplace", b["inplace"])
+        if "Dropout" in name:
+            p = as_float("p", b.get("p", 0.5))
+            if not 0 <= p <= 1:
+                raise ArgumentError("p", f"dropout probability p must be between 0 and 1; got {b['p']!r}")
+        if name == "GELU":
+            as_choice("approximate", b.get("approximate", "none"), ("none", "tanh"))
+        for key in _FLOAT_OPTIONS:
+            if key in b:
+                as_float(key, b[key])
+        if name == "CELU" and as_float("alpha", b.get("alpha", 1.0)) == 0:
+            raise ArgumentError("alpha", "alpha cannot be 0 for CELU")
+        if name in ("Softmax", "LogSoftmax") and b.get("dim") is not None:
+            as_int("dim", b["dim"])
+        # inplace=False is the default and is not shown
+        set_field(self, "options", tuple((k, v) for k, v in self.options if k != "inplace" or v))
+
+    def derive(self, inputs, terms) -> Shape:
         (x,) = inputs
         if self.type == "Dropout1d":
             check_rank(self, x, (2, 3), unbatched=2)
@@ -51,13 +81,17 @@ class Elementwise(Layer):
 
 
 @record
-class PReLU(Layer):
+class PReLU(Pointwise, Layer):
     num_parameters: int = 1
     init: float = 0.25
 
     type_name = "PReLU"
 
-    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+    def check(self) -> None:
+        set_field(self, "num_parameters", as_int("num_parameters", self.num_parameters, minimum=1))
+        set_field(self, "init", as_float("init", self.init))
+
+    def derive(self, inputs, terms) -> Shape:
         (x,) = inputs
         if self.num_parameters != 1:
             channels = x[1] if len(x) >= 2 else 1  # PyTorch: a 1-D input has one channel
@@ -66,5 +100,5 @@ class PReLU(Layer):
                                 f"count; got shape {fmt_shape(x)}")
         return x
 
-    def param_count(self) -> int:
-        return self.num_parameters
+    def params(self, terms=None) -> int:
+        return term(terms, "weight", Sym("num_parameters"), {"num_parameters": self.num_parameters})

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from ..record import record, replace
 from typing import Sequence
 
-from .base import Layer, Shape, fmt_shape, positional
+from ..record import record, replace, set_field
+from .base import (ArgumentError, Layer, Parameterless, Pointwise, Shape, as_bool, as_int, fmt_shape,
+                   positional)
+from .formula import Sym, product, term
+
+WEIGHT = Sym("in_features") * Sym("out_features")
+OUT_FEATURES = Sym("out_features")
 
 
 @record
@@ -16,15 +21,24 @@ class Linear(Layer):
 
     type_name = "Linear"
 
-    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+    def check(self) -> None:
+        set_field(self, "in_features", as_int("in_features", self.in_features, minimum=0))
+        set_field(self, "out_features", as_int("out_features", self.out_features, minimum=0))
+        set_field(self, "bias", as_bool("bias", self.bias))
+
+    def derive(self, inputs, terms) -> Shape:
         (x,) = inputs
         if x[-1] != self.in_features:
             raise self.fail(f"expected the last dimension to be in_features={self.in_features}; "
                             f"got shape {fmt_shape(x)}")
-        return x[:-1] + (self.out_features,)
+        out = term(terms, "features_out", OUT_FEATURES, {"out_features": self.out_features},
+                   note=f"the last dim {self.in_features} (in_features) becomes out_features")
+        return x[:-1] + (out,)
 
-    def param_count(self) -> int:
-        return self.in_features * self.out_features + (self.out_features if self.bias else 0)
+    def params(self, terms=None) -> int:
+        env = {"in_features": self.in_features, "out_features": self.out_features}
+        weight = term(terms, "weight", WEIGHT, env)
+        return weight + (term(terms, "bias", OUT_FEATURES, env) if self.bias else 0)
 
     def rf_effect(self, inputs, output):
         from .rf import GlobalStep, RFEffect
@@ -45,11 +59,15 @@ def normalise_dim(layer: Layer, dim: int, rank: int, what: str = "dim") -> int:
 
 
 @record
-class Flatten(Layer):
+class Flatten(Parameterless, Layer):
     start_dim: int = 1
     end_dim: int = -1
 
     type_name = "Flatten"
+
+    def check(self) -> None:
+        set_field(self, "start_dim", as_int("start_dim", self.start_dim))
+        set_field(self, "end_dim", as_int("end_dim", self.end_dim))
 
     def _span(self, x: Shape) -> tuple[int, int]:
         start = normalise_dim(self, self.start_dim, len(x), "start_dim")
@@ -59,12 +77,13 @@ class Flatten(Layer):
                             f"for a {len(x)}-D input")
         return start, end
 
-    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+    def derive(self, inputs, terms) -> Shape:
         (x,) = inputs
         start, end = self._span(x)
-        merged = 1
-        for d in x[start:end + 1]:
-            merged *= d
+        dims = [Sym(f"d{i}", f"dim{i}") for i in range(start, end + 1)]
+        env = {f"d{i}": x[i] for i in range(start, end + 1)}
+        merged = term(terms, f"dim{start}_out", product(dims), env,
+                      note=f"dims {start}..{end} multiplied into one")
         return x[:start] + (merged,) + x[end + 1:]
 
     def rf_effect(self, inputs, output):
@@ -88,10 +107,10 @@ class Flatten(Layer):
 
 
 @record
-class Identity(Layer):
+class Identity(Parameterless, Pointwise, Layer):
     type_name = "Identity"
 
-    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+    def derive(self, inputs, terms) -> Shape:
         return inputs[0]
 
 
@@ -102,6 +121,15 @@ class LazyLinear(Layer):
     template: Linear = None  # type: ignore[assignment]
 
     type_name = "LazyLinear"
+    wrapper = True
 
-    def resolve(self, inputs) -> Layer:
+    @classmethod
+    def of(cls, **arguments) -> "LazyLinear":
+        return cls(Linear(in_features=0, **arguments))
+
+    def check(self) -> None:
+        if not isinstance(self.template, Linear):
+            raise ArgumentError("template", f"expected a Linear; got {self.template!r}")
+
+    def resolve(self, inputs: Sequence[Shape]) -> Layer:
         return replace(self.template, in_features=inputs[0][-1])

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from ..record import record
 from typing import Sequence
 
-from .base import Layer, Shape, fmt_shape
+from ..record import record, set_field
+from .base import ArgumentError, Layer, Parameterless, Pointwise, Shape, as_choice, as_int, fmt_shape
+from .formula import Sym, term
 from .linear import normalise_dim
 
 
@@ -22,20 +23,27 @@ def broadcast(layer: Layer, shapes: Sequence[Shape]) -> Shape:
     return tuple(out)
 
 
+def _check_inputs(layer: Layer, inputs: Sequence[Shape]) -> None:
+    if len(inputs) < 2:
+        raise layer.fail(f"needs at least two inputs; got {len(inputs)}")
+
+
 @record
-class ElementwiseMerge(Layer):
+class ElementwiseMerge(Parameterless, Pointwise, Layer):
     op: str = "Add"
 
     arity = None
+    min_inputs = 2
 
     @property
     def name(self) -> str:
         return self.op
 
-    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
-        if len(inputs) < 2:
-            raise self.fail(f"needs at least two inputs; got {len(inputs)} "
-                            "(in a chain each layer has one input: use a YAML network with 'from:')")
+    def check(self) -> None:
+        as_choice("op", self.op, ("Add", "Mul"))
+
+    def derive(self, inputs, terms) -> Shape:
+        _check_inputs(self, inputs)
         return broadcast(self, inputs)
 
     def spec(self) -> str:
@@ -43,19 +51,26 @@ class ElementwiseMerge(Layer):
 
 
 @record
-class Concat(Layer):
+class Concat(Parameterless, Pointwise, Layer):
     dim: int = 1
 
     arity = None
     type_name = "Concat"
 
-    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
-        first = inputs[0]
+    def check(self) -> None:
+        set_field(self, "dim", as_int("dim", self.dim))
+
+    def derive(self, inputs, terms) -> Shape:
+        first = inputs[0]  # torch.cat of a single tensor is allowed
         dim = normalise_dim(self, self.dim, len(first))
-        total = 0
         for s in inputs:
             if len(s) != len(first) or any(a != b for i, (a, b) in enumerate(zip(s, first)) if i != dim):
                 shown = " and ".join(fmt_shape(x) for x in inputs)
                 raise self.fail(f"shapes {shown} must match except in dim {self.dim}")
-            total += s[dim]
-        return first[:dim] + (total,) + first[dim + 1:]
+        parts = [Sym(f"s{i}", f"dim{dim}_in{i + 1}") for i in range(len(inputs))]
+        total = parts[0]
+        for p in parts[1:]:
+            total = total + p
+        size = term(terms, f"dim{dim}_out", total, {f"s{i}": s[dim] for i, s in enumerate(inputs)},
+                    note=f"sizes along dim {self.dim} add up")
+        return first[:dim] + (size,) + first[dim + 1:]

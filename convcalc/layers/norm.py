@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from ..record import field, record, replace
-from typing import Sequence
+from ..record import field, record, replace, set_field
+from .base import (ArgumentError, Layer, Pointwise, Shape, as_bool, as_float, as_int, check_rank,
+                   fmt_shape, positional)
+from .formula import Sym, term
 
-from .base import Layer, Shape, check_rank, fmt_shape, positional
+FEATURES = Sym("num_features")
+#: running_mean and running_var, plus the num_batches_tracked counter
+RUNNING = 2 * FEATURES + 1
 
 
 @record
-class BatchNormNd(Layer):
+class BatchNormNd(Pointwise, Layer):
     num_features: int = positional()
     eps: float = 1e-05
     momentum: float | None = 0.1
@@ -22,10 +26,18 @@ class BatchNormNd(Layer):
     def name(self) -> str:
         return f"BatchNorm{self.ndim}d"
 
+    def check(self) -> None:
+        set_field(self, "num_features", as_int("num_features", self.num_features, minimum=0))
+        set_field(self, "eps", as_float("eps", self.eps))
+        if self.momentum is not None:
+            set_field(self, "momentum", as_float("momentum", self.momentum))
+        for flag in ("affine", "track_running_stats", "bias"):
+            set_field(self, flag, as_bool(flag, getattr(self, flag)))
+
     def spatial_ndim(self, shape: Shape) -> int:
         return len(shape) - 2
 
-    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+    def derive(self, inputs, terms) -> Shape:
         (x,) = inputs
         ranks = {1: (2, 3), 2: (4,), 3: (5,)}[self.ndim]
         check_rank(self, x, ranks)
@@ -46,10 +58,18 @@ class BatchNormNd(Layer):
                 count *= d
         return count
 
-    def param_count(self) -> int:
+    def params(self, terms=None) -> int:
         if not self.affine:
             return 0
-        return self.num_features * (2 if self.bias else 1)
+        env = {"num_features": self.num_features}
+        weight = term(terms, "weight (γ)", FEATURES, env)
+        return weight + (term(terms, "bias (β)", FEATURES, env) if self.bias else 0)
+
+    def buffers(self, terms=None) -> int:
+        if not self.track_running_stats:
+            return 0
+        return term(terms, "buffers", RUNNING, {"num_features": self.num_features},
+                    note="running mean and var, num_batches_tracked: state, not parameters")
 
     def notes(self, inputs, output) -> list[str]:
         if self._values_per_channel(inputs[0]) == 1:
@@ -64,9 +84,19 @@ class LazyBatchNorm(Layer):
 
     template: BatchNormNd = None  # type: ignore[assignment]
 
+    wrapper = True
+
+    @classmethod
+    def of(cls, **arguments) -> "LazyBatchNorm":
+        return cls(BatchNormNd(num_features=1, **arguments))
+
     @property
     def name(self) -> str:
         return "Lazy" + self.template.name
+
+    def check(self) -> None:
+        if not isinstance(self.template, BatchNormNd):
+            raise ArgumentError("template", f"expected a BatchNormNd; got {self.template!r}")
 
     def spatial_ndim(self, shape: Shape) -> int:
         return len(shape) - 2

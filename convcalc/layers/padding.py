@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from ..record import field, record
-from typing import Sequence
+from ..record import field, record, set_field
+from .base import ArgumentError, Layer, Parameterless, Shape, as_choice, as_float, as_int, check_rank, fmt_shape
+from .formula import Sym, term
+from .windows import IN, axis_name, check_padding_fits
 
-from .base import Layer, Shape, check_rank, fmt_shape
-from .windows import axis_name, check_padding_fits
+MODES = ("Zero", "Constant", "Reflection", "Replication", "Circular")
+PADDED = IN + Sym("before") + Sym("after")
 
 
 @record
-class PadNd(Layer):
+class PadNd(Parameterless, Layer):
     #: (left, right) of the last axis first, then the one before it: F.pad's order
     padding: tuple[int, ...] = ()
     value: float = 0.0
@@ -20,6 +22,20 @@ class PadNd(Layer):
     @property
     def name(self) -> str:
         return f"{self.mode}Pad{self.ndim}d"
+
+    def check(self) -> None:
+        as_choice("mode", self.mode, MODES)
+        pad, n = self.padding, self.ndim
+        if isinstance(pad, tuple):
+            # Like F.pad, any even number of values works: (left, right) of the last axis first.
+            if not pad or len(pad) % 2 or not all(isinstance(v, int) for v in pad):
+                raise ArgumentError("padding", f"padding must be an integer or a tuple of an even number "
+                                               f"of integers (e.g. {2 * n}); got {pad!r}")
+            pad = tuple(as_int("padding", v) for v in pad)
+        else:
+            pad = (as_int("padding", pad),) * (2 * n)
+        set_field(self, "padding", pad)
+        set_field(self, "value", as_float("value", self.value))
 
     @property
     def padded_dims(self) -> int:
@@ -35,7 +51,7 @@ class PadNd(Layer):
     def spatial_ndim(self, shape: Shape) -> int:
         return self.padded_dims
 
-    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+    def derive(self, inputs, terms) -> Shape:
         (x,) = inputs
         n = self.padded_dims
         if self.mode in ("Zero", "Constant"):
@@ -47,18 +63,17 @@ class PadNd(Layer):
                 check_rank(self, x, (self.ndim + 1, self.ndim + 2), unbatched=self.ndim + 1)
             check_rank(self, x, (n + 1, n + 2), unbatched=n + 1)
         outs = []
-        sizes = x[-n:]
-        for i, (size, (before, after)) in enumerate(zip(sizes, self.pairs())):
+        for i, (size, (before, after)) in enumerate(zip(x[-n:], self.pairs())):
+            a = axis_name(i, n)
             mode = {"Reflection": "reflect", "Circular": "circular"}.get(self.mode, "")
-            check_padding_fits(self, mode, before, after, size, axis_name(i, n))
-            out = size + before + after
+            check_padding_fits(self, mode, before, after, size, a)
             constant = self.mode in ("Zero", "Constant")
             if constant and size + min(before, 0) + min(after, 0) < 0:  # crops first, then pads
                 raise self.fail(f"cropping {-min(before, 0)}+{-min(after, 0)} positions from input size "
-                                f"{size} along {axis_name(i, n)} leaves nothing to pad")
+                                f"{size} along {a} leaves nothing to pad")
+            out = term(terms, "{a}_out", PADDED, {"in": size, "before": before, "after": after}, a)
             if out < 0:
-                raise self.fail(f"output size along {axis_name(i, n)} would be {out} "
-                                f"({size} {before:+d} {after:+d})")
+                raise self.fail(f"output size along {a} would be {out} ({size} {before:+d} {after:+d})")
             outs.append(out)
         # PyTorch's reflection/replication kernels refuse an output only when every padded
         # axis would be empty (their check is `w >= 1 || h >= 1`); circular allows it.

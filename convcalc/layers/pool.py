@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from ..record import field, record
-from typing import Sequence
+from ..record import field, record, set_field
+from .base import (ArgumentError, Layer, Parameterless, Shape, as_bool, as_int, check_rank, expand_one,
+                   ntuple, tuple_arg)
+from .formula import Sym, term
+from .windows import CEIL_LAST_WINDOW, WINDOW, WINDOW_CEIL, axis_name, window_notes
 
-from .base import Layer, Shape, check_rank, tuple_arg
-from .windows import axis_name, window_notes
 
-
-def pooled_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
-    """PyTorch's pooling_output_shape: floor or ceil, and with ceil the last window must
-    start inside the input or the left padding."""
-    out = (size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
-    if ceil_mode and (out - 1) * s >= size + p:
-        out -= 1
-    return out
+def _pool_tuple(param: str, value: object, n: int, minimum: int | None) -> tuple[int, ...]:
+    # Pooling accepts a 1-tuple for any dimensionality and repeats it.
+    return ntuple(param, expand_one(value, n), n, minimum=minimum)
 
 
 @record
-class _WindowPool(Layer):
-    kernel_size: tuple[int, ...] = tuple_arg(always=True)
-    stride: tuple[int, ...] = tuple_arg(always=True)
-    padding: tuple[int, ...] = tuple_arg(0)
+class _WindowPool(Parameterless, Layer):
+    kernel_size: tuple[int, ...] = field(metadata={"always": True})
+    stride: tuple[int, ...] | None = tuple_arg(None, always=True)
+    padding: tuple[int, ...] = tuple_arg(0, unless=0)
     ndim: int = field(default=2, repr=False)
 
     family = "Pool"
@@ -39,32 +35,55 @@ class _WindowPool(Layer):
     def ceil(self) -> bool:
         return False
 
+    def check(self) -> None:
+        n = self.ndim
+        kernel = _pool_tuple("kernel_size", self.kernel_size, n, None)
+        given = self.stride
+        stride = kernel if given is None or given == () else _pool_tuple("stride", given, n, None)
+        if any(s == 0 for s in stride):
+            raise ArgumentError("stride", f"stride must be positive; got {given if given is not None else kernel!r}"
+                                + (" (it defaults to kernel_size)" if given is None else ""))
+        for name, vals in (("stride", stride), ("kernel_size", kernel)):
+            if any(v <= 0 for v in vals):
+                raise ArgumentError(name, f"{name} must be positive; got {vals!r}")
+        set_field(self, "kernel_size", kernel)
+        set_field(self, "stride", stride)
+        set_field(self, "padding", _pool_tuple("padding", self.padding, n, 0))
+
     def spatial_ndim(self, shape: Shape) -> int:
         return self.ndim
 
-    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+    def derive(self, inputs, terms) -> Shape:
         (x,) = inputs
         n = self.ndim
         check_rank(self, x, (n + 1, n + 2), unbatched=n + 1)
         outs = []
         for i, size in enumerate(x[-n:]):
+            a = axis_name(i, n)
             k, s, p, d = self.kernel_size[i], self.stride[i], self.padding[i], self.dilations[i]
             if 2 * p > k:
-                raise self.fail(f"padding {p} along {axis_name(i, n)} must be at most half of the "
-                                f"kernel size {k}")
+                raise self.fail(f"padding {p} along {a} must be at most half of the kernel size {k}")
             if 2 * p > d * (k - 1) + 1:
-                raise self.fail(f"padding {p} along {axis_name(i, n)} must be at most half of the "
+                raise self.fail(f"padding {p} along {a} must be at most half of the "
                                 f"effective kernel size {d * (k - 1) + 1}")
             if self.family == "AvgPool" and n == 3 and size < k:
                 # avg_pool3d alone checks the unpadded input against the kernel
-                raise self.fail(f"input size {size} along {axis_name(i, n)} is smaller than the kernel "
+                raise self.fail(f"input size {size} along {a} is smaller than the kernel "
                                 f"size {k} (AvgPool3d does not count padding here)")
-            out = pooled_size(size, k, s, p, d, self.ceil)
+            env = {"in": size, "padding": p, "dilation": d, "kernel": k, "stride": s}
+            if self.ceil:
+                env["ceil"] = term(terms, "{a}_ceil", WINDOW_CEIL, env, a, "ceil_mode rounds up")
+                out = term(terms, "{a}_out", CEIL_LAST_WINDOW, env, a,
+                           "ceil_mode: the last window must start inside the input or its left padding")
+            else:
+                out = term(terms, "{a}_out", WINDOW, env, a)
             if out < 1:
-                raise self.fail(f"output size along {axis_name(i, n)} would be {out} for input size "
+                raise self.fail(f"output size along {a} would be {out} for input size "
                                 f"{size} (kernel {k}, stride {s}, padding {p}"
                                 + (f", dilation {d}" if d != 1 else "") + "): output size is too small")
             outs.append(out)
+        if terms is not None:
+            term(terms, "C_out", Sym("C_in"), {"C_in": x[-n - 1]}, note="channels unchanged")
         return x[:-n] + tuple(outs)
 
     def rf_effect(self, inputs, output):
@@ -82,7 +101,7 @@ class _WindowPool(Layer):
 
 @record
 class MaxPoolNd(_WindowPool):
-    dilation: tuple[int, ...] = tuple_arg(1, always=True)
+    dilation: tuple[int, ...] = tuple_arg(1, unless=1, always=True)
     return_indices: bool = False
     ceil_mode: bool = field(default=False, metadata={"always": True})
 
@@ -95,6 +114,12 @@ class MaxPoolNd(_WindowPool):
     @property
     def ceil(self) -> bool:
         return self.ceil_mode
+
+    def check(self) -> None:
+        super().check()
+        set_field(self, "dilation", _pool_tuple("dilation", self.dilation, self.ndim, 1))
+        set_field(self, "return_indices", as_bool("return_indices", self.return_indices))
+        set_field(self, "ceil_mode", as_bool("ceil_mode", self.ceil_mode))
 
 
 @record
@@ -109,35 +134,77 @@ class AvgPoolNd(_WindowPool):
     def ceil(self) -> bool:
         return self.ceil_mode
 
+    def check(self) -> None:
+        super().check()
+        div = self.divisor_override
+        if div is not None:
+            div = as_int("divisor_override", div)
+            if div == 0:
+                raise ArgumentError("divisor_override", "divisor_override must not be zero")
+        set_field(self, "divisor_override", div)
+        set_field(self, "ceil_mode", as_bool("ceil_mode", self.ceil_mode))
+        set_field(self, "count_include_pad", as_bool("count_include_pad", self.count_include_pad))
+
 
 @record
-class AdaptivePoolNd(Layer):
-    output_size: tuple[int | None, ...] = tuple_arg(always=True)
+class AdaptivePoolNd(Parameterless, Layer):
+    #: as given: an int, or a tuple whose None entries keep the input size
+    output_size: int | tuple[int | None, ...] = field(metadata={"always": True})
     return_indices: bool = False
     ndim: int = field(default=2, repr=False)
     kind: str = field(default="Avg", repr=False)
-    given_as_tuple: bool = field(default=False, repr=False)
 
     @property
     def name(self) -> str:
         return f"Adaptive{self.kind}Pool{self.ndim}d"
 
+    @property
+    def sizes(self) -> tuple[int | None, ...]:
+        size = self.output_size
+        return size if isinstance(size, tuple) else (size,) * self.ndim
+
+    def check(self) -> None:
+        n, size = self.ndim, self.output_size
+        if self.kind not in ("Avg", "Max"):
+            raise ArgumentError("kind", f"kind must be 'Avg' or 'Max'; got {self.kind!r}")
+        items = self.sizes
+        if len(items) != n:
+            raise ArgumentError("output_size", f"output_size must be an integer or a tuple of {n}; got {size!r}")
+        for v in items:
+            if v is None and n == 1:
+                raise ArgumentError("output_size", f"output_size of Adaptive{self.kind}Pool1d must be an "
+                                                   f"integer; got {size!r}")
+            if v is not None and (not isinstance(v, int) or v < 0):
+                raise ArgumentError("output_size", f"output_size entries must be integers >= 0 or None; "
+                                                   f"got {size!r}")
+            if v is not None:
+                as_int("output_size", v)
+        set_field(self, "return_indices", as_bool("return_indices", self.return_indices))
+
     def spatial_ndim(self, shape: Shape) -> int:
         return self.ndim
 
-    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+    def derive(self, inputs, terms) -> Shape:
         (x,) = inputs
         n = self.ndim
         # PyTorch's shortcut: a mean over the last axes, for any rank that has them (a
         # tuple output_size is first checked against the rank, an int is not)
-        if self.kind == "Avg" and n > 1 and len(x) >= n + (1 if self.given_as_tuple else 0):
-            resolved = [size if o is None else o for o, size in zip(self.output_size, x[-n:])]
-            if all(o == 1 for o in resolved):
-                return x[:-n] + (1,) * n
-        check_rank(self, x, (n + 1, n + 2), unbatched=n + 1)
-        sizes = x[-n:]
-        outs = tuple(size if o is None else o for o, size in zip(self.output_size, sizes))
-        return x[:-n] + outs
+        given_as_tuple = isinstance(self.output_size, tuple)
+        if not (self.kind == "Avg" and n > 1 and len(x) >= n + (1 if given_as_tuple else 0)
+                and all((size if o is None else o) == 1 for o, size in zip(self.sizes, x[-n:]))):
+            check_rank(self, x, (n + 1, n + 2), unbatched=n + 1)
+        outs = []
+        for i, (o, size) in enumerate(zip(self.sizes, x[-n:])):
+            a = axis_name(i, n)
+            if o is None:
+                outs.append(term(terms, "{a}_out", Sym("in", "{a}_in"), {"in": size}, a,
+                                 "output_size None keeps the input size"))
+            else:
+                outs.append(term(terms, "{a}_out", Sym("output_size"), {"output_size": o}, a,
+                                 f"window i covers [floor(i×{size}/{o}), ceil((i+1)×{size}/{o}))"
+                                 + (": " + ", ".join(f"[{lo}, {hi})" for lo, hi in self.windows(size, o))
+                                    if 0 < o <= 8 else "")))
+        return x[:-n] + tuple(outs)
 
     def rf_effect(self, inputs, output):
         from fractions import Fraction

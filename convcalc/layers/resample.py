@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import math
-from ..record import record
 from typing import Sequence
 
-from .base import Layer, Shape, check_rank, fmt_shape
+from ..record import record, set_field
+from .windows import axis_name
+from .base import (ArgumentError, Layer, Parameterless, Pointwise, Shape, as_bool, as_choice, as_int,
+                   check_rank, fmt_shape)
+from .formula import Sym, floor, term
+
+_IN = Sym("in", "{a}_in")
+SCALED = floor(_IN * Sym("scale_factor"))
+SIZED = Sym("size")
 
 #: how many spatial dims each interpolation mode works on (None: any of 1-3)
 MODE_DIMS = {"nearest": None, "nearest-exact": None, "area": None, "linear": 1,
@@ -18,7 +25,7 @@ _MAX_PERIOD = 1000
 
 
 @record
-class Upsample(Layer):
+class Upsample(Parameterless, Layer):
     size: int | tuple[int, ...] | None = None
     scale_factor: float | tuple[float, ...] | None = None
     mode: str = "nearest"
@@ -26,6 +33,50 @@ class Upsample(Layer):
     recompute_scale_factor: bool | None = None
 
     type_name = "Upsample"
+
+    @classmethod
+    def fixed(cls, fixed_mode: str, fixed_align: bool | None, **arguments) -> "Upsample":
+        """UpsamplingNearest2d / UpsamplingBilinear2d: Upsample with a fixed mode."""
+        if arguments.pop("mode", fixed_mode) != fixed_mode:
+            raise ArgumentError("mode", f"this layer always uses mode={fixed_mode!r}")
+        if fixed_align is not None and arguments.pop("align_corners", True) is not True:
+            raise ArgumentError("align_corners", "UpsamplingBilinear2d always uses align_corners=True")
+        arguments.pop("align_corners", None)
+        return cls(mode=fixed_mode, align_corners=fixed_align, **arguments)
+
+    def check(self) -> None:
+        size, sf = self.size, self.scale_factor
+        if size is not None and sf is not None:
+            raise ArgumentError("size", "give only one of size or scale_factor")
+        if size is None and sf is None:
+            raise ArgumentError("size", "give either size or scale_factor")
+        if size is not None and self.recompute_scale_factor:
+            raise ArgumentError("recompute_scale_factor", "recompute_scale_factor is not meaningful with an "
+                                                          "explicit size")
+        if size is not None:
+            items = size if isinstance(size, tuple) else (size,)
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+                raise ArgumentError("size", f"size must be an integer or a tuple of integers; got {size!r}")
+            for v in items:
+                as_int("size", v)
+        if sf is not None:
+            items = sf if isinstance(sf, tuple) else (sf,)
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in items):
+                raise ArgumentError("scale_factor", f"scale_factor must be a number or a tuple of numbers; "
+                                                    f"got {sf!r}")
+            floats = tuple(float(v) for v in items)
+            if not all(math.isfinite(v) for v in floats):
+                raise ArgumentError("scale_factor", f"scale_factor must be finite; got {sf!r}")
+            set_field(self, "scale_factor", floats if isinstance(sf, tuple) else floats[0])
+        mode = as_choice("mode", self.mode, tuple(MODE_DIMS))
+        if self.align_corners is not None:
+            set_field(self, "align_corners", as_bool("align_corners", self.align_corners))
+            if mode not in INTERPOLATING:
+                raise ArgumentError("align_corners", "align_corners can only be set with the interpolating "
+                                                     "modes linear, bilinear, bicubic, trilinear")
+        if self.recompute_scale_factor is not None:
+            set_field(self, "recompute_scale_factor", as_bool("recompute_scale_factor",
+                                                              self.recompute_scale_factor))
 
     def spatial_ndim(self, shape: Shape) -> int:
         return len(shape) - 2
@@ -40,7 +91,7 @@ class Upsample(Layer):
             return self.scale_factor
         return (self.scale_factor,) * n
 
-    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+    def derive(self, inputs, terms) -> Shape:
         (x,) = inputs
         check_rank(self, x, (3, 4, 5))
         n = len(x) - 2
@@ -48,18 +99,20 @@ class Upsample(Layer):
         if want is not None and want != n:
             raise self.fail(f"mode={self.mode!r} needs a {want + 2}-D input; got shape {fmt_shape(x)}")
         sizes = x[2:]
+        outs = []
         if self.size is not None:
-            if isinstance(self.size, tuple):
-                if len(self.size) != n:
-                    raise self.fail(f"size {self.size} has {len(self.size)} entries but the input "
-                                    f"{fmt_shape(x)} has {n} spatial dims")
-                outs = self.size
-            else:
-                outs = (self.size,) * n
+            if isinstance(self.size, tuple) and len(self.size) != n:
+                raise self.fail(f"size {self.size} has {len(self.size)} entries but the input "
+                                f"{fmt_shape(x)} has {n} spatial dims")
+            given = self.size if isinstance(self.size, tuple) else (self.size,) * n
+            for i, o in enumerate(given):
+                outs.append(term(terms, "{a}_out", SIZED, {"size": o}, axis_name(i, n)))
         else:
             factors = self._factors(n, x)
             # PyTorch multiplies in double precision and floors.
-            outs = tuple(math.floor(s * float(f)) for s, f in zip(sizes, factors))  # type: ignore[arg-type]
+            for i, (s, f) in enumerate(zip(sizes, factors)):  # type: ignore[arg-type]
+                outs.append(term(terms, "{a}_out", SCALED, {"in": s, "scale_factor": float(f)},
+                                 axis_name(i, n)))
         smallest = 0 if self.mode == "area" else 1  # area is adaptive pooling, which allows 0
         for i, out in enumerate(outs):
             if out < smallest:
@@ -111,13 +164,25 @@ class Upsample(Layer):
         return f"Upsample({', '.join(parts)})"
 
 
+_R = Sym("r")
+SHUFFLED_C, UNSHUFFLED_C = Sym("C_in") / (_R * _R), Sym("C_in") * _R * _R
+SHUFFLED, UNSHUFFLED = _IN * _R, _IN / _R
+
+
+def _factor(layer: Layer, param: str) -> None:
+    set_field(layer, param, as_int(param, getattr(layer, param), minimum=1))
+
+
 @record
-class PixelShuffle(Layer):
+class PixelShuffle(Parameterless, Layer):
     upscale_factor: int = 2
 
     type_name = "PixelShuffle"
 
-    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+    def check(self) -> None:
+        _factor(self, "upscale_factor")
+
+    def derive(self, inputs, terms) -> Shape:
         (x,) = inputs
         r = self.upscale_factor
         if len(x) < 3:
@@ -125,7 +190,9 @@ class PixelShuffle(Layer):
         c, h, w = x[-3:]
         if c % (r * r):
             raise self.fail(f"channels {c} must be divisible by upscale_factor**2 = {r * r}")
-        return x[:-3] + (c // (r * r), h * r, w * r)
+        return x[:-3] + (term(terms, "C_out", SHUFFLED_C, {"C_in": c, "r": r}),
+                         term(terms, "{a}_out", SHUFFLED, {"in": h, "r": r}, "H"),
+                         term(terms, "{a}_out", SHUFFLED, {"in": w, "r": r}, "W"))
 
     def spatial_ndim(self, shape: Shape) -> int:
         return 2
@@ -139,12 +206,15 @@ class PixelShuffle(Layer):
 
 
 @record
-class PixelUnshuffle(Layer):
+class PixelUnshuffle(Parameterless, Layer):
     downscale_factor: int = 2
 
     type_name = "PixelUnshuffle"
 
-    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+    def check(self) -> None:
+        _factor(self, "downscale_factor")
+
+    def derive(self, inputs, terms) -> Shape:
         (x,) = inputs
         r = self.downscale_factor
         if len(x) < 3:
@@ -153,7 +223,9 @@ class PixelUnshuffle(Layer):
         for axis, size in (("height", h), ("width", w)):
             if size % r:
                 raise self.fail(f"{axis} {size} must be divisible by downscale_factor {r}")
-        return x[:-3] + (c * r * r, h // r, w // r)
+        return x[:-3] + (term(terms, "C_out", UNSHUFFLED_C, {"C_in": c, "r": r}),
+                         term(terms, "{a}_out", UNSHUFFLED, {"in": h, "r": r}, "H"),
+                         term(terms, "{a}_out", UNSHUFFLED, {"in": w, "r": r}, "W"))
 
     def spatial_ndim(self, shape: Shape) -> int:
         return 2
@@ -166,12 +238,15 @@ class PixelUnshuffle(Layer):
 
 
 @record
-class ChannelShuffle(Layer):
+class ChannelShuffle(Parameterless, Pointwise, Layer):
     groups: int = 1
 
     type_name = "ChannelShuffle"
 
-    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+    def check(self) -> None:
+        _factor(self, "groups")
+
+    def derive(self, inputs, terms) -> Shape:
         (x,) = inputs
         if len(x) <= 2:
             raise self.fail(f"expected an input with more than 2 dims; got shape {fmt_shape(x)}")

@@ -1,8 +1,32 @@
-"""Helpers shared by sliding-window layers (convolution, pooling, padding)."""
+"""What sliding-window layers share (convolution, pooling, padding): the output-size
+formulas, axis names, warnings and F.pad's limits."""
 
 from __future__ import annotations
 
 from typing import Sequence
+
+from .formula import IfAtLeast, Sym, ceil, floor
+
+IN, OUT = Sym("in", "{a}_in"), Sym("out", "{a}_out")
+PAD, BEFORE, AFTER = Sym("padding"), Sym("before", "pad_before"), Sym("after", "pad_after")
+DIL, K, S = Sym("dilation"), Sym("kernel"), Sym("stride")
+OP = Sym("output_padding")
+CEIL = Sym("ceil", "{a}_ceil")
+
+#: PyTorch's convolution and pooling output size (floor mode)
+WINDOW = floor((IN + 2 * PAD - DIL * (K - 1) - 1) / S) + 1
+#: the same with unequal padding ('same' with an even effective kernel)
+WINDOW_UNEVEN = floor((IN + BEFORE + AFTER - DIL * (K - 1) - 1) / S) + 1
+#: pooling with ceil_mode=True: round up ...
+WINDOW_CEIL = ceil((IN + 2 * PAD - DIL * (K - 1) - 1) / S) + 1
+#: ... but the last window must start inside the input or its left padding
+CEIL_LAST_WINDOW = IfAtLeast((CEIL - 1) * S, IN + PAD, CEIL - 1, CEIL)
+#: transposed convolution
+TRANSPOSED = (IN - 1) * S - 2 * PAD + DIL * (K - 1) + OP + 1
+#: 'same' padding: the total dilation×(kernel−1), the odd one after
+SAME_TOTAL = DIL * (K - 1)
+SAME_BEFORE = floor(Sym("total", "{a}_pad_total") / 2)
+SAME_AFTER = Sym("total", "{a}_pad_total") - Sym("before", "{a}_pad_before")
 
 
 def axis_name(i: int, n: int) -> str:
