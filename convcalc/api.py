@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Sequence
 
 from .analysis import DTYPE_BYTES, Analysis, Graph, Node, conventions, walk
@@ -34,7 +35,7 @@ def chain_graph(layers: str | Sequence[str | Layer], input_shape: ShapeLike,
     previous = "input"
     taken = {"input"}
     for i, item in enumerate(items):
-        source = sources[i] if sources is not None else f"<layer {i + 1}>"
+        source = sources[i] if sources is not None else f"<layer {i + 1}>"  # type: ignore[index]
         if isinstance(item, Layer):
             pieces = [(item, item.spec(), None, None, None)]
         elif isinstance(item, str):
@@ -45,9 +46,14 @@ def chain_graph(layers: str | Sequence[str | Layer], input_shape: ShapeLike,
                 texts = [(text, source, offset, 1, item, None) for text, offset in split_chain(item)]
             pieces = []
             for text, src, offset, line, full, entry in texts:
-                for call in flatten_calls(parse_call(text, src, offset, line, full)):
-                    built = build(call)
-                    pieces.append((built.layer, call.text, built.dtype, call.location, entry))
+                try:
+                    built = _built(text)
+                except ConvcalcError:  # parse again where the text stands, for the error's location
+                    for call in flatten_calls(parse_call(text, src, offset, line, full)):
+                        build(call)
+                    raise
+                for layer, call_text, dtype, column in built:
+                    pieces.append((layer, call_text, dtype, (src, line, column + offset, full), entry))
         else:
             raise ConvcalcError(f"expected a layer expression string; got {type(item).__name__}",
                                 Location(source))
@@ -56,10 +62,23 @@ def chain_graph(layers: str | Sequence[str | Layer], input_shape: ShapeLike,
             taken.add(name)
             where = None
             if location is not None:
-                where = Location(location.source, location.line, location.column, name, location.text)
+                src, line, column, full = location
+                where = Location(src, line, column, name, full)
             graph.nodes.append(Node(name, layer, (previous,), text, dtype, where))
             previous = name
     return graph
+
+
+@lru_cache(maxsize=4096)
+def _built(text: str) -> tuple[tuple[Layer, str, str | None, int], ...]:
+    """The layers of one expression (several for a pasted Sequential), each with its text,
+    dtype and 1-based column within `text`.  Layers are immutable and their checks do not
+    depend on where the text stands, so a network that repeats a layer parses it once."""
+    out = []
+    for call in flatten_calls(parse_call(text, "", 0, 1, text)):
+        built = build(call)
+        out.append((built.layer, call.text, built.dtype, call.location.column))  # type: ignore[union-attr]
+    return tuple(out)
 
 
 def analyze(layers: str | Sequence[str | Layer], input_shape: ShapeLike, *,

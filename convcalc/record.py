@@ -38,25 +38,27 @@ def replace(obj: Any, **changes: Any) -> Any:
 
 
 def _init(self, *args: Any, **kwargs: Any) -> None:
-    known = type(self).__record_fields__
-    if len(args) > len(known):
-        raise TypeError(f"{type(self).__name__}() takes {len(known)} arguments; got {len(args)}")
+    cls = type(self)
+    plan = cls.__record_plan__  # ((name, default, factory), ...): no per-field attribute lookups
+    if len(args) > len(plan):
+        raise TypeError(f"{cls.__name__}() takes {len(plan)} arguments; got {len(args)}")
     put = object.__setattr__
-    for f, value in zip(known, args):
-        put(self, f.name, value)
-    for f in known[len(args):]:
-        if f.name in kwargs:
-            value = kwargs.pop(f.name)
-        elif f.default is not MISSING:
-            value = f.default
-        elif f.factory is not None:
-            value = f.factory()
-        else:
-            raise TypeError(f"{type(self).__name__}() is missing {f.name!r}")
-        put(self, f.name, value)
-    if kwargs:
-        raise TypeError(f"{type(self).__name__}() got unexpected {', '.join(sorted(kwargs))}")
-    check = type(self).__post_init__
+    for (name, _, _), value in zip(plan, args):
+        put(self, name, value)
+    if len(args) < len(plan) or kwargs:
+        for name, default, factory in plan[len(args):]:
+            if name in kwargs:
+                value = kwargs.pop(name)
+            elif default is not MISSING:
+                value = default
+            elif factory is not None:
+                value = factory()
+            else:
+                raise TypeError(f"{cls.__name__}() is missing {name!r}")
+            put(self, name, value)
+        if kwargs:
+            raise TypeError(f"{cls.__name__}() got unexpected {', '.join(sorted(kwargs))}")
+    check = cls.__post_init__
     if check is not None:
         check(self)
 
@@ -108,6 +110,7 @@ def record(cls: type | None = None, *, frozen: bool = True) -> Any:
             delattr(cls, name)
         collected[name] = f
     cls.__record_fields__ = tuple(collected.values())  # type: ignore[attr-defined]
+    cls.__record_plan__ = tuple((f.name, f.default, f.factory) for f in collected.values())  # type: ignore
     if not hasattr(cls, "__post_init__"):
         cls.__post_init__ = None  # type: ignore[attr-defined]
     cls.__init__ = _init  # type: ignore[misc]

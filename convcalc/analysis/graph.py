@@ -89,7 +89,7 @@ def _dependency_order(nodes: list[Node], by_name: dict[str, Node]) -> list[Node]
                     continue
                 if state.get(ref) == 1:
                     raise ConvcalcError(f"cycle: {node.name!r} reads {ref!r}, which depends on "
-                                        f"{node.name!r}", by_name[ref].where())
+                                        f"{node.name!r}", node.where())
                 stack.append((by_name[ref], 0))
             else:
                 state[node.name] = 2
@@ -175,10 +175,7 @@ def _row(index: int, name: str, spec: str, layer: Layer, node: Node, refs, input
         field_ = ReceptiveField(tuple(a.size for a in rf.axes), tuple(a.stride for a in rf.axes),
                                 tuple(a.start for a in rf.axes))
     macs, flops = counting.count(layer, inputs, out)
-    return LayerResult(
-        index=index, name=name, type=layer.name, spec=spec, inputs=tuple(refs),
-        input_shapes=tuple(tuple(s) for s in inputs), output_shape=tuple(out),
-        params=params, trainable_params=params, macs=macs, flops=flops,
-        output_bytes=math.prod(out) * size, receptive_field=field_,
-        notes=tuple(layer.notes(inputs, out)), layer=layer, dtype=node.dtype or dtype,
-        buffers=layer.buffers())
+    # positional: a 10,000-layer analysis builds 10,000 of these
+    return LayerResult(index, name, layer.name, spec, tuple(refs), tuple(tuple(s) for s in inputs), tuple(out),
+                       params, params, macs, flops, math.prod(out) * size, field_, tuple(layer.notes(inputs, out)),
+                       layer, node.dtype or dtype, layer.buffers())

@@ -65,8 +65,20 @@ class AxisRF:
     def ordered(self) -> bool:
         """Every unit is reached and both ends of its region are non-decreasing in the unit
         index. Not so after a dilated transposed convolution: with stride 3 and dilation 2,
-        output 1 reads input -1 (1 = 3·(-1) + 2·2) while output 0 reads input 0."""
-        regions = list(self.table) + [self.region(self.period)]
+        output 1 reads input -1 (1 = 3·(-1) + 2·2) while output 0 reads input 0.
+        (Computed once per map: composing a long chain asks it at every layer.)"""
+        known = self.__dict__.get("_ordered")
+        if known is None:
+            known = self._is_ordered()
+            object.__setattr__(self, "_ordered", known)
+        return known
+
+    def _is_ordered(self) -> bool:
+        table = self.table
+        if len(table) == 1:
+            first = table[0]
+            return first is not None and self.shift >= 0
+        regions = list(table) + [self.region(self.period)]
         if any(r is None for r in regions):
             return False
         return all(a[0] <= b[0] and a[1] <= b[1] for a, b in zip(regions, regions[1:]))  # type: ignore[index]

@@ -134,6 +134,18 @@ class Layer:
         return IncompatibleInputError(f"{self.name}: {message}")
 
 
+def protocol_gaps(cls: type) -> list[str]:
+    """The protocol pieces a family class leaves to the base class (the exhaustiveness
+    test names them): a concrete family needs its own shape rule, parameter count and
+    receptive-field step; a wrapper must resolve or expand into concrete layers."""
+    if cls.wrapper:
+        own = cls.resolve is not Layer.resolve or cls.expand is not Layer.expand
+        return [] if own else ["resolve or expand"]
+    return [what for what, method in (("shape rule (derive)", "derive"), ("parameter count (params)", "params"),
+                                      ("receptive-field step (rf_effect)", "rf_effect"))
+            if getattr(cls, method) is getattr(Layer, method)]
+
+
 class Parameterless:
     """Mixin for families without learnable parameters."""
 

@@ -111,7 +111,10 @@ def flatten_calls(call: LayerCall) -> list[LayerCall]:
 
 def _call(node: ast.AST, text: str, where, lead: int) -> LayerCall:
     """A LayerCall from a call node (or a bare class name); Sequential holds calls."""
-    segment = ast.get_source_segment(text, node) or text
+    if getattr(node, "lineno", 0) == getattr(node, "end_lineno", -1) == 1 and text.isascii():
+        segment = text[node.col_offset:node.end_col_offset]  # the common case, without re-splitting lines
+    else:
+        segment = ast.get_source_segment(text, node) or text
     if isinstance(node, (ast.Name, ast.Attribute)):
         # A bare class name (`ReLU`, `nn.Identity`) is read as a call without arguments.
         name = _dotted(node)
