@@ -12,8 +12,9 @@ from typing import Sequence
 
 from .analysis import DTYPE_BYTES, Analysis, Graph, Node, walk
 from .errors import ConvcalcError, Location
-from .layers import Layer, build
-from .parsing import flatten_calls, parse_call, parse_shape, read_layer_file, split_chain
+from .layers import Layer
+from .parsing import parse_shape
+from .reading import read_item
 
 ShapeLike = str | Sequence[int]
 
@@ -21,7 +22,7 @@ ShapeLike = str | Sequence[int]
 def chain_graph(layers: str | Sequence[str | Layer], input_shape: ShapeLike,
                 sources: Sequence[str] | None = None) -> Graph:
     """A chain from expressions (each may hold several layers joined by '->'), `@file`
-    arguments (one layer per line) or Layer objects."""
+    arguments or Layer objects."""
     shape = parse_shape(input_shape)
     items = [layers] if isinstance(layers, (str, Layer)) else list(layers)
     if not items:
@@ -33,17 +34,8 @@ def chain_graph(layers: str | Sequence[str | Layer], input_shape: ShapeLike,
         source = sources[i] if sources is not None else f"<layer {i + 1}>"
         if isinstance(item, Layer):
             pieces = [(item, item.spec(), None, None, None)]
-        elif isinstance(item, str):
-            if item.startswith("@"):  # a file: one layer per line, named by print(model)'s prefixes
-                texts = [(text, where.source, where.column - 1, where.line, where.text, where.entry)
-                         for text, where in read_layer_file(item[1:])]
-            else:  # one argument, maybe several layers joined by '->'
-                texts = [(text, source, offset, 1, item, None) for text, offset in split_chain(item)]
-            pieces = []
-            for text, src, offset, line, full, entry in texts:
-                for call in flatten_calls(parse_call(text, src, offset, line, full)):
-                    built = build(call)
-                    pieces.append((built.layer, call.text, built.dtype, call.location, entry))
+        elif isinstance(item, str):  # pasted text or an @file: convcalc/reading.py
+            pieces = read_item(item, source)
         else:
             raise ConvcalcError(f"expected a layer expression string; got {type(item).__name__}",
                                 Location(source))
