@@ -279,3 +279,15 @@ def test_a_file_of_only_empty_containers_has_no_layers(capsys, tmp_path):
     path = write_bytes(tmp_path, b"Net(\n  (blocks): ModuleList()\n  (rest): Sequential()\n)\n")
     code, _, err = run(capsys, "shape", f"@{path}", "-i", "1x3x8x8")
     assert code == 2 and err.startswith(f"error: {path}: no layers in the file")
+
+
+def test_argument_bytes_that_are_not_utf8(capsys):
+    # argv bytes b"\xff\xfe" reach Python as the surrogates U+DCFF U+DCFE
+    code, out, err = run(capsys, "shape", "ReLU()\n-> Conv2d(3, 64, \udcff\udcfe)", "-i", "1x3x8x8")
+    assert code == 2 and out == ""
+    column = len("-> Conv2d(3, 64, ") + 1
+    assert err == f"error: <arg 1>:2:{column}: expected UTF-8 text; got byte 0xff\n"
+
+
+def test_argument_with_a_byte_order_mark():
+    assert convcalc.analyze(["\ufeffConv2d(3, 8, 3)"], (1, 3, 8, 8)).total.output_shape == (1, 8, 6, 6)

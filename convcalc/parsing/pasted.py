@@ -33,6 +33,7 @@ _REPEAT = re.compile(r"(\d+) x ")
 _HEADER = re.compile(r"[A-Za-z_][\w.]*\($")  # `Sequential(`, `BasicBlock(` alone
 _SELF_ATTR = re.compile(r"\s*self\.([A-Za-z_]\w*)\s*=(?!=)")
 _ASSIGN = re.compile(r"\s*[A-Za-z_]\w*\s*=(?!=)")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _EMPTY_CONTAINERS = ("sequential", "modulelist", "moduledict")
 _PLAIN_CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
 
@@ -60,6 +61,15 @@ class Pasted:
 
 def read_pasted(text: str, source: str) -> list[Pasted]:
     """The layers of pasted text, in order; ExpressionError (with file:line:column) if not."""
+    if text.startswith("\ufeff"):  # a byte-order mark, e.g. from `$(cat file)`
+        text = text[1:]
+    bad = _SURROGATE.search(text)
+    if bad:  # bytes that were not UTF-8 (argv decodes them as lone surrogates)
+        line = text.count("\n", 0, bad.start()) + 1
+        column = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+        code = ord(bad.group())
+        found = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+        raise ExpressionError(f"expected UTF-8 text; got {found}", Location(source, line, column))
     return _Reader(text, source).read()
 
 
