@@ -272,7 +272,7 @@ def test_directory_missing_and_huge_files_fail_fast(capsys, tmp_path):
     start = time.perf_counter()
     code, _, err = run(capsys, "shape", f"@{big}", "-i", "1x3x8x8")
     assert time.perf_counter() - start < 1
-    assert code == 2 and err == f"error: {big}: expected a layer file of at most 16.0 MiB; got 50.0 MiB\n"
+    assert code == 2 and err == f"error: {big}: expected a layer file of at most 8.0 MiB; got 50.0 MiB\n"
 
 
 def test_a_file_of_only_empty_containers_has_no_layers(capsys, tmp_path):
@@ -291,3 +291,20 @@ def test_argument_bytes_that_are_not_utf8(capsys):
 
 def test_argument_with_a_byte_order_mark():
     assert convcalc.analyze(["\ufeffConv2d(3, 8, 3)"], (1, 3, 8, 8)).total.output_shape == (1, 8, 6, 6)
+
+
+@pytest.mark.parametrize("text, line", [
+    ("(0-99999998): 99999999 x ReLU()\n", 1),
+    ("Net(\n  (a): ModuleList(\n    (0-999): 1000 x ModuleList(\n      (0-99): 100 x ReLU()\n"
+     "    )\n  )\n)\n", 3),
+])
+def test_repeats_beyond_any_real_network_are_refused_before_expansion(tmp_path, text, line):
+    from convcalc.parsing.pasted import MAX_LAYERS
+    path = tmp_path / "net.txt"
+    path.write_text(text)
+    start = time.perf_counter()
+    with pytest.raises(convcalc.ConvcalcError) as info:
+        analyse_file(path, (1, 3, 8, 8))
+    assert time.perf_counter() - start < 1
+    assert f"expected at most {MAX_LAYERS:,} layers" in info.value.message
+    assert info.value.location.line == line

@@ -13,9 +13,9 @@ import stat
 from ..errors import ConvcalcError, Location
 from .pasted import Pasted, read_pasted
 
-#: print(model) of a model with 10,000 layers is about 1.5 MB; anything far larger is not
+#: print(model) of a model with 10,000 layers is about 1 MB; anything far larger is not
 #: a layer file, and reading it would only make the user wait.
-MAX_BYTES = 16 * 2**20
+MAX_BYTES = 8 * 2**20
 
 _BOMS = ((b"\xef\xbb\xbf", None), (b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
          (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))

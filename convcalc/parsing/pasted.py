@@ -28,8 +28,8 @@ from ..record import record
 from .expr import LayerCall, parse_call, split_chain
 
 _PREFIX = re.compile(r"\s*\(([^()\s]+)\):[ \t]*")  # `(features): `, `(0-2): `
-_RANGE = re.compile(r"(\d+)-(\d+)$")
-_REPEAT = re.compile(r"(\d+) x ")
+_RANGE = re.compile(r"(\d{1,9})-(\d{1,9})$")
+_REPEAT = re.compile(r"(\d{1,9}) x ")
 _HEADER = re.compile(r"[A-Za-z_][\w.]*\($")  # `Sequential(`, `BasicBlock(` alone
 _SELF_ATTR = re.compile(r"\s*self\.([A-Za-z_]\w*)\s*=(?!=)")
 _ASSIGN = re.compile(r"\s*[A-Za-z_]\w*\s*=(?!=)")
@@ -45,6 +45,9 @@ BRANCHED_BLOCKS = frozenset({
     "InceptionC", "InceptionD", "InceptionE", "InceptionAux", "SqueezeExcitation",
     "ResBottleneckBlock"})
 _BRANCH_WORDS = re.compile(r"(?i)residual|bottleneck|basicblock|inception")
+#: more layers than any real network has; `(0-99999999): 100000000 x ReLU()` is refused
+#: before it is expanded
+MAX_LAYERS = 50_000
 #: the name a block gives the path that bypasses it (ResNet, and most re-implementations)
 _SKIP_NAMES = ("downsample", "shortcut")
 
@@ -83,8 +86,8 @@ class _Frame:
     """An open container of a dump: its names (several for a collapsed repeat), its class,
     and the layers read inside it, named relative to it."""
 
-    def __init__(self, names: list[str], kind: str, path: str):
-        self.names, self.kind, self.path = names, kind, path
+    def __init__(self, names: list[str], kind: str, path: str, line: int):
+        self.names, self.kind, self.path, self.line = names, kind, path, line
         self.items: list[Pasted] = []
 
 
@@ -120,13 +123,21 @@ class _Reader:
         return self.out
 
     def _next_is_dump(self, i: int) -> bool:
-        for line in self.lines[i + 1:]:
-            if line.strip():
-                return bool(_PREFIX.match(line))
+        for j in range(i + 1, len(self.lines)):
+            if self.lines[j].strip():
+                return bool(_PREFIX.match(self.lines[j]))
         return False
 
-    def _emit(self, item: Pasted) -> None:
-        (self.frames[-1].items if self.frames else self.out).append(item)
+    def _emit(self, items: list[Pasted], i: int) -> None:
+        self._room(len(items), i)
+        (self.frames[-1].items if self.frames else self.out).extend(items)
+
+    def _room(self, count: int, i: int) -> None:
+        """Refuse, before building them, more layers than MAX_LAYERS."""
+        total = len(self.frames[-1].items if self.frames else self.out) + count
+        if total > MAX_LAYERS:
+            raise ExpressionError(f"expected at most {MAX_LAYERS:,} layers; got {total:,} "
+                                  f"by line {i + 1}", Location(self.source, i + 1))
 
     # ------------------------------------------------------------------ print(model) dumps
     def _dump_line(self, i: int) -> None:
@@ -138,6 +149,7 @@ class _Reader:
         if rng and rep:  # ModuleList's `(0-2): 3 x Conv2d(...)`: names 0, 1, 2
             first, last = int(rng.group(1)), int(rng.group(2))
             if int(rep.group(1)) == last - first + 1 and last >= first:
+                self._room(last - first + 1, i)
                 names = [str(k) for k in range(first, last + 1)]
                 start = rep.end()
         body = line[start:].rstrip()
@@ -151,12 +163,11 @@ class _Reader:
         if call.name.lower() in _EMPTY_CONTAINERS and not call.args and not call.kwargs:
             return  # `(empty): ModuleList()` holds nothing
         self._check_skip(names[0], i, start)
-        for each in names:
-            self._emit(Pasted(call, each, True))
+        self._emit([Pasted(call, each, True) for each in names], i)
 
     def _open(self, names: list[str], kind: str, i: int) -> None:
         path = ".".join(p for p in [f.names[0] for f in self.frames] + [names[0]] if p)
-        frame = _Frame(names, kind.rsplit(".", 1)[-1], path)
+        frame = _Frame(names, kind.rsplit(".", 1)[-1], path, i)
         if frame.kind in BRANCHED_BLOCKS or _BRANCH_WORDS.search(frame.kind):
             self._branches(i, path, f"{frame.kind} {path or 'the model'!r}")
         self._check_skip(names[0], i, 0)
@@ -178,9 +189,9 @@ class _Reader:
 
     def _close(self) -> None:
         frame = self.frames.pop()
-        for name in frame.names:
-            for item in frame.items:
-                self._emit(Pasted(item.call, _join(name, item.name), item.from_dump))
+        self._room(len(frame.names) * len(frame.items), frame.line)
+        self._emit([Pasted(item.call, _join(name, item.name), item.from_dump)
+                    for name in frame.names for item in frame.items], frame.line)
 
     # ------------------------------------------------------------------ code
     def _statement(self, i: int) -> int:
@@ -268,7 +279,7 @@ class _Reader:
                 call = parse_call(flat, self.source, 0, r + 1, flat)
             else:
                 call = parse_call(segment, self.source, c, r + 1, self.raw[r])
-            self._emit(Pasted(call, name, False))
+            self._emit([Pasted(call, name, False)], r)
 
         def where(node: ast.AST) -> Location:
             r, c = place(base + offset_of(node.lineno, node.col_offset))
