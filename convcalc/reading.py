@@ -23,6 +23,8 @@ Piece = tuple[Layer, str, "str | None", "Location | None", "str | None"]
 
 def read_item(item: str, source: str) -> list[Piece]:
     """(layer, text, dtype, location, name) for each layer of an argument or `@file`."""
+    if item.strip() == "@":
+        raise ExpressionError("expected a file name after '@'; got nothing", Location(source, 1, 2, None, item))
     pasted = read_layer_file(item[1:]) if item.startswith("@") else read_pasted(item, source)
     if not pasted:
         raise ExpressionError("expected a layer expression such as 'Conv2d(3, 64, 3)'; got nothing",

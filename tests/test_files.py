@@ -266,6 +266,8 @@ def test_directory_missing_and_huge_files_fail_fast(capsys, tmp_path):
     assert code == 2 and err == f"error: {tmp_path}: expected a layer file; got a directory\n"
     code, _, err = run(capsys, "shape", f"@{tmp_path / 'nope.txt'}", "-i", "1x3x8x8")
     assert code == 2 and err.startswith(f"error: {tmp_path / 'nope.txt'}: cannot read layer file")
+    code, _, err = run(capsys, "shape", "@", "-i", "1x3x8x8")
+    assert code == 2 and err.startswith("error: <arg 1>:1:2: expected a file name after '@'; got nothing")
     big = tmp_path / "big.txt"
     with big.open("wb") as f:
         f.truncate(50 * 2**20)  # sparse: 50 MiB without writing them

@@ -162,7 +162,7 @@ class _Reader:
         call = parse_call(body, self.source, start, i + 1, self.raw[i])
         if call.name.lower() in _EMPTY_CONTAINERS and not call.args and not call.kwargs:
             return  # `(empty): ModuleList()` holds nothing
-        self._check_skip(names[0], i, start)
+        self._check_skip(names[0], i)
         self._emit([Pasted(call, each, True) for each in names], i)
 
     def _open(self, names: list[str], kind: str, i: int) -> None:
@@ -170,10 +170,10 @@ class _Reader:
         frame = _Frame(names, kind.rsplit(".", 1)[-1], path, i)
         if frame.kind in BRANCHED_BLOCKS or _BRANCH_WORDS.search(frame.kind):
             self._branches(i, path, f"{frame.kind} {path or 'the model'!r}")
-        self._check_skip(names[0], i, 0)
+        self._check_skip(names[0], i)
         self.frames.append(frame)
 
-    def _check_skip(self, name: str, i: int, column: int) -> None:
+    def _check_skip(self, name: str, i: int) -> None:
         """`downsample` inside a custom block is ResNet's bypass path."""
         parent = self.frames[-1] if self.frames else None
         if name in _SKIP_NAMES and parent is not None and parent.kind not in _PLAIN_CONTAINERS:
@@ -239,7 +239,7 @@ class _Reader:
             assign = _SELF_ATTR.match(body) or _ASSIGN.match(body)
             if assign:
                 prefix = assign.group(1) if assign.re is _SELF_ATTR else None
-                cut = assign.end() + len(body[assign.end():]) - len(body[assign.end():].lstrip())
+                cut = len(body) - len(body[assign.end():].lstrip())
                 body, base = body[cut:], base + cut
         row, col = place(base)
         try:
