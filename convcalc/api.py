@@ -8,14 +8,14 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING, Sequence
 
 from .analysis import DTYPE_BYTES, Analysis, Graph, Node, conventions, walk
 from .analysis.conventions import Convention
 from .errors import ConvcalcError, Location
-from .layers import Layer, build
-from .parsing import flatten_calls, parse_call, parse_shape, read_layer_file, split_chain
+from .layers import Layer
+from .parsing import parse_shape
+from .reading import read_item
 
 if TYPE_CHECKING:
     from .analysis.explain import LayerExplanation
@@ -26,7 +26,7 @@ ShapeLike = str | Sequence[int]
 def chain_graph(layers: str | Sequence[str | Layer], input_shape: ShapeLike,
                 sources: Sequence[str] | None = None) -> Graph:
     """A chain from expressions (each may hold several layers joined by '->'), `@file`
-    arguments (one layer per line) or Layer objects."""
+    arguments or Layer objects."""
     shape = parse_shape(input_shape)
     items = [layers] if isinstance(layers, (str, Layer)) else list(layers)
     if not items:
@@ -38,22 +38,8 @@ def chain_graph(layers: str | Sequence[str | Layer], input_shape: ShapeLike,
         source = sources[i] if sources is not None else f"<layer {i + 1}>"  # type: ignore[index]
         if isinstance(item, Layer):
             pieces = [(item, item.spec(), None, None, None)]
-        elif isinstance(item, str):
-            if item.startswith("@"):  # a file: one layer per line, named by print(model)'s prefixes
-                texts = [(text, where.source, where.column - 1, where.line, where.text, where.entry)
-                         for text, where in read_layer_file(item[1:])]
-            else:  # one argument, maybe several layers joined by '->'
-                texts = [(text, source, offset, 1, item, None) for text, offset in split_chain(item)]
-            pieces = []
-            for text, src, offset, line, full, entry in texts:
-                try:
-                    built = _built(text)
-                except ConvcalcError:  # parse again where the text stands, for the error's location
-                    for call in flatten_calls(parse_call(text, src, offset, line, full)):
-                        build(call)
-                    raise
-                for layer, call_text, dtype, column in built:
-                    pieces.append((layer, call_text, dtype, (src, line, column + offset, full), entry))
+        elif isinstance(item, str):  # pasted text or an @file: convcalc/reading.py
+            pieces = read_item(item, source)
         else:
             raise ConvcalcError(f"expected a layer expression string; got {type(item).__name__}",
                                 Location(source))
@@ -62,23 +48,11 @@ def chain_graph(layers: str | Sequence[str | Layer], input_shape: ShapeLike,
             taken.add(name)
             where = None
             if location is not None:
-                src, line, column, full = location
-                where = Location(src, line, column, name, full)
+                where = Location(location.source, location.line, location.column, name, location.text)
             graph.nodes.append(Node(name, layer, (previous,), text, dtype, where))
             previous = name
     return graph
 
-
-@lru_cache(maxsize=4096)
-def _built(text: str) -> tuple[tuple[Layer, str, str | None, int], ...]:
-    """The layers of one expression (several for a pasted Sequential), each with its text,
-    dtype and 1-based column within `text`.  Layers are immutable and their checks do not
-    depend on where the text stands, so a network that repeats a layer parses it once."""
-    out = []
-    for call in flatten_calls(parse_call(text, "", 0, 1, text)):
-        built = build(call)
-        out.append((built.layer, call.text, built.dtype, call.location.column))  # type: ignore[union-attr]
-    return tuple(out)
 
 
 def analyze(layers: str | Sequence[str | Layer], input_shape: ShapeLike, *,

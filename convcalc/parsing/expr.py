@@ -100,6 +100,15 @@ def parse_call(text: str, source: str = "<expr>", offset: int = 0, line: int | N
     return _call(tree.body, stripped, where, lead)
 
 
+def call_from_node(node: ast.AST, text: str, source: str, line: int, lead: int, full: str) -> LayerCall:
+    """A LayerCall from a node already parsed out of one line of ASCII `text`, which
+    starts at 0-based column `lead` of `full` (saves parsing the text a second time)."""
+    def where(col0: int) -> Location:
+        return Location(source, line, lead + col0 + 1, None, full)
+
+    return _call(node, text, where, lead)
+
+
 def flatten_calls(call: LayerCall) -> list[LayerCall]:
     """`Sequential(A(...), B(...))` as the list of its layers (nested ones too)."""
     if call.name.lower() != "sequential":

@@ -1,42 +1,97 @@
-"""Layer lists in files: `convcalc shape @layers.txt`."""
+"""Layer files: `convcalc shape @layers.txt`.
+
+The file is read as UTF-8 (a byte-order mark is skipped); anything else — Latin-1,
+UTF-16, a binary file, a directory, a file larger than any printed model — is refused in
+one line that says what was expected and what was found, before any of it is parsed.
+"""
 
 from __future__ import annotations
 
-import re
+import os
+import stat
 
 from ..errors import ConvcalcError, Location
+from .pasted import Pasted, read_pasted
 
-_NAME_PREFIX = re.compile(r"^\s*\(([^)]*)\):\s*")
+#: print(model) of a model with 10,000 layers is about 1 MB; anything far larger is not
+#: a layer file, and reading it would only make the user wait.
+MAX_BYTES = 8 * 2**20
+
+_BOMS = ((b"\xef\xbb\xbf", None), (b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+         (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
 
 
-def read_layer_file(path: str) -> list[tuple[str, Location]]:
-    """Layers from a file, one per line: expressions, or the lines of `print(model)` for a
-    model built from nn.Sequential (`(0): Conv2d(...)` prefixes are names; container lines
-    such as `Sequential(` and `)` are skipped)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
-    except OSError as exc:
-        raise ConvcalcError(f"cannot read layer file {path!r}: {exc.strerror or exc}", Location(path)) from None
-    found = []
-    containers: list[str] = []  # names of the open Sequential(...) blocks
-    for number, line in enumerate(lines, start=1):
-        text = line if line.lstrip().startswith("(") else line.split("#", 1)[0]
-        match = _NAME_PREFIX.match(text)
-        body = text[match.end():] if match else text
-        stripped = body.strip()
-        if not stripped:
-            continue
-        if stripped.endswith("(") and not stripped.startswith("#"):
-            containers.append(match.group(1) if match else "")
-            continue
-        if stripped == ")":
-            if containers:
-                containers.pop()
-            continue
-        name = ".".join(p for p in containers + [match.group(1) if match else ""] if p) or None
-        offset = len(text) - len(body) + (len(body) - len(body.lstrip()))
-        found.append((stripped, Location(path, number, offset + 1, name, line)))
+def read_layer_file(path: str) -> list[Pasted]:
+    """The named layer calls of a file (see `parsing.pasted` for what it may hold)."""
+    found = read_pasted(read_text_file(path), _shown(path))
     if not found:
-        raise ConvcalcError("no layers in the file", Location(path))
+        raise ConvcalcError("no layers in the file: expected layer expressions, nn.Sequential "
+                            "code or print(model) text", Location(_shown(path)))
     return found
+
+
+def read_text_file(path: str, limit: int = MAX_BYTES) -> str:
+    """The text of a UTF-8 file, or ConvcalcError: `<path>: expected ...; got ...`."""
+    where = Location(_shown(path))
+    try:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise ConvcalcError("expected a layer file; got a directory", where)
+        if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+            raise ConvcalcError(f"expected a layer file of at most {_mib(limit)}; "
+                                f"got {_mib(info.st_size)}", where)
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)  # bounded: a pipe or a device may never end
+    except OSError as exc:
+        raise ConvcalcError(f"cannot read layer file: {exc.strerror or exc}", where) from None
+    if len(data) > limit:
+        raise ConvcalcError(f"expected a layer file of at most {_mib(limit)}; got more", where)
+    return decode(data, where)
+
+
+def decode(data: bytes, where: Location) -> str:
+    """UTF-8 text without its byte-order mark; refuse other encodings and binary data."""
+    for mark, encoding in _BOMS:
+        if data.startswith(mark):
+            if encoding is None:
+                data = data[len(mark):]
+                break
+            raise ConvcalcError(f"expected UTF-8 text; got {encoding} (it starts with a "
+                                f"{encoding} byte-order mark): save the file as UTF-8", where)
+    nul = data.find(b"\x00")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if 0 <= nul < exc.start:
+            raise _binary(data, nul, where) from None
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConvcalcError(f"expected UTF-8 text; got byte 0x{data[exc.start]:02x} at offset "
+                            f"{exc.start} (Latin-1 or another 8-bit encoding?)",
+                            Location(where.source, line)) from None
+    if nul >= 0:
+        raise _binary(data, nul, where)
+    return text
+
+
+def _binary(data: bytes, nul: int, where: Location) -> ConvcalcError:
+    # UTF-16 text without a byte-order mark has a NUL beside every ASCII character
+    guess = "UTF-16 text without a byte-order mark?" if _looks_utf16(data) else "a binary file?"
+    return ConvcalcError(f"expected UTF-8 text; got byte 0x00 at offset {nul} ({guess})", where)
+
+
+def _looks_utf16(data: bytes) -> bool:
+    head = data[:200]
+    evens, odds = head[0::2], head[1::2]
+    return len(head) >= 4 and (evens.count(0) == len(evens) or odds.count(0) == len(odds))
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB"
+
+
+def _shown(path: str) -> str:
+    """The path as it can be printed (argv bytes that are not UTF-8 come as surrogates)."""
+    try:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "backslashreplace").decode("utf-8")
