@@ -83,7 +83,11 @@ def walk(graph: Graph, dtype: str = "float32") -> Analysis:
     total = Totals(
         params=sum(r.params for r in rows), trainable_params=sum(r.trainable_params for r in rows),
         macs=sum(r.macs for r in rows), flops=sum(r.flops for r in rows),
-        output_shape=rows[-1].output_shape, output_bytes=sum(r.output_bytes for r in rows))
+        output_shape=rows[-1].output_shape, output_bytes=sum(r.output_bytes for r in rows),
+        # parameters take their row's element size (its output's: a layer's own dtype= included)
+        param_bytes=sum(r.params * (r.output_bytes // n if (n := counting.numel(r.output_shape))
+                                    else DTYPE_BYTES[dtype]) for r in rows),
+        input_bytes=counting.numel(graph.input_shape) * DTYPE_BYTES[dtype])
     return Analysis(graph.input_shape, tuple(rows), total, dtype, tuple(warnings))
 
 
