@@ -46,21 +46,21 @@ def choose(analysis: Analysis, limit: int | None, measure: Measure = len) -> Lay
     """The widest layout that fits `limit` columns (None: no limit, every column in full)."""
     has_rf = any(r.receptive_field is not None for r in analysis.layers)
     columns = [c for c in COLUMNS if has_rf or c.key not in RF_KEYS]
-    layout = _layout(analysis, columns, False, measure)
-    if limit is None or layout.width <= limit:
-        return layout
-    compact = _layout(analysis, columns, True, measure, reuse=layout)
-    # the same texts, fewer columns: give up optional columns, lowest rank first, until it fits
+    full = _layout(analysis, columns, False, measure)
+    if limit is None or full.width <= limit:
+        return full
+    compact = _layout(analysis, columns, True, measure, reuse=full)
+    # the same texts, fewer columns: give optional columns up, lowest rank first, until it fits
     kept = [i for i, c in enumerate(columns) if c.rank == 0]
     for i in sorted((i for i, c in enumerate(columns) if c.rank), key=lambda i: columns[i].rank):
-        if table_width([compact.widths[j] for j in sorted(kept + [i])]) <= limit:
+        if table_width([compact.widths[j] for j in kept + [i]]) <= limit:
             kept.append(i)
     kept.sort()
-    widths = [compact.widths[i] for i in kept]
-    shown = [columns[i] for i in kept]
-    _fold_to(limit, shown, widths, [compact.headers[i] for i in kept], measure)
-    return Layout(tuple(shown), tuple(compact.headers[i] for i in kept), tuple(compact.cells[i] for i in kept),
-                  tuple(compact.footers[i] for i in kept), tuple(widths),
+    pick = lambda values: tuple(values[i] for i in kept)  # noqa: E731
+    shown = pick(compact.columns)
+    return Layout(shown, pick(compact.headers), pick(compact.cells), pick(compact.footers),
+                  _folded(limit, shown, pick(compact.widths), pick(compact.headers), pick(compact.footers),
+                          measure),
                   tuple(c for c in columns if c not in shown), True)
 
 
@@ -85,16 +85,21 @@ def _layout(analysis: Analysis, columns: list[Column], compact: bool, measure: M
     return Layout(tuple(columns), tuple(headers), tuple(cells), tuple(footers), tuple(widths), (), compact)
 
 
-def _fold_to(limit: int, columns: list[Column], widths: list[int], headers, measure: Measure) -> None:
-    """Narrow the wider of Name and Type, one position at a time, until the table fits."""
-    foldable = {i: max(MIN_FOLD, *map(measure, headers[i]))
-                for i, c in enumerate(columns) if c.key in (Key.NAME, Key.TYPE)}
+def _folded(limit: int, columns, widths, headers, footers, measure: Measure) -> tuple[int, ...]:
+    """Narrow the wider of Name and Type, one position at a time, until the table fits.
+
+    Their headers and the Total row's texts do not fold, and no column gets narrower than
+    MIN_FOLD; a table still too wide is printed whole and the terminal wraps its lines.
+    """
+    widths = list(widths)
+    least = {i: max(MIN_FOLD, measure(footers[i]), *map(measure, headers[i]))
+             for i, c in enumerate(columns) if c.key in (Key.NAME, Key.TYPE)}
     while table_width(widths) > limit:
-        room = [i for i, least in foldable.items() if widths[i] > least]
+        room = [i for i in least if widths[i] > least[i]]
         if not room:
-            return  # wider than the terminal even so: printed whole, the terminal wraps its lines
-        widest = max(room, key=lambda i: widths[i])
-        widths[widest] -= 1
+            break
+        widths[max(room, key=lambda i: widths[i])] -= 1
+    return tuple(widths)
 
 
 _PIECES = re.compile(r"[^._]*[._]|[^._]+")
@@ -107,7 +112,7 @@ def fold(text: str, width: int, measure: Measure = len) -> list[str]:
     lines: list[str] = []
     line = ""
     for piece in _PIECES.findall(text):
-        if line and measure(line + piece) > width:
+        if line and measure(line + piece) > width and measure(piece) <= width:
             lines.append(line)
             line = ""
         line += piece

@@ -42,8 +42,7 @@ def print_table(analysis: Analysis, console=None, wide: bool = False) -> None:
     console.print(Segments(segments), crop=False, end="")  # wider than the terminal only under --wide
     if layout.hidden:
         names = ", ".join(c.title for c in layout.hidden)
-        console.print(f"Hidden at {limit} columns: {names}; --wide shows all.",
-                      markup=False, highlight=False)
+        console.print(f"Columns left out: {names} (--wide shows all)", markup=False, highlight=False)
 
 
 def _lines(title: str, layout: Layout, box, measure: Measure):
@@ -51,8 +50,7 @@ def _lines(title: str, layout: Layout, box, measure: Measure):
     widths = layout.widths
     padded = [w + 2 for w in widths]
     aligns = [c.align for c in layout.columns]
-    gap = layout.width - measure(title)
-    yield [(title + " " * gap if gap > 0 else title, "title")]
+    yield [(title, "title")]  # unpadded: a table wider than the terminal (--wide) leaves no blank line
     yield [(box.get_top(padded), None)]
     height = max(len(h) for h in layout.headers)
     for i in range(height):  # headers sit on the rule below them, as rich aligns them
