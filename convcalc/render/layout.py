@@ -30,7 +30,6 @@ class Layout:
     footers: tuple[str, ...]
     widths: tuple[int, ...]  # text width of each column, padding excluded
     hidden: tuple[Column, ...]  # columns given up to fit the terminal
-    compact: bool
 
     @property
     def width(self) -> int:
@@ -50,7 +49,7 @@ def choose(analysis: Analysis, limit: int | None, measure: Measure = len) -> Lay
     if limit is None or full.width <= limit:
         return full
     compact = _layout(analysis, columns, True, measure, reuse=full)
-    # the same texts, fewer columns: give optional columns up, lowest rank first, until it fits
+    # the mandatory columns, then each optional one that still fits, in rank order
     kept = [i for i, c in enumerate(columns) if c.rank == 0]
     for i in sorted((i for i, c in enumerate(columns) if c.rank), key=lambda i: columns[i].rank):
         if table_width([compact.widths[j] for j in kept + [i]]) <= limit:
@@ -61,7 +60,7 @@ def choose(analysis: Analysis, limit: int | None, measure: Measure = len) -> Lay
     return Layout(shown, pick(compact.headers), pick(compact.cells), pick(compact.footers),
                   _folded(limit, shown, pick(compact.widths), pick(compact.headers), pick(compact.footers),
                           measure),
-                  tuple(c for c in columns if c not in shown), True)
+                  tuple(c for c in columns if c not in shown))
 
 
 def _layout(analysis: Analysis, columns: list[Column], compact: bool, measure: Measure,
@@ -82,7 +81,7 @@ def _layout(analysis: Analysis, columns: list[Column], compact: bool, measure: M
         cells.append(texts)
         footers.append(footer)
         widths.append(max(max(map(measure, header)), measure(footer), max(map(measure, texts), default=0)))
-    return Layout(tuple(columns), tuple(headers), tuple(cells), tuple(footers), tuple(widths), (), compact)
+    return Layout(tuple(columns), tuple(headers), tuple(cells), tuple(footers), tuple(widths), ())
 
 
 def _folded(limit: int, columns, widths, headers, footers, measure: Measure) -> tuple[int, ...]:
