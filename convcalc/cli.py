@@ -56,19 +56,20 @@ def shape(
     format: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     dtype: str = DTYPE_OPT,
     convention: str = CONVENTION_OPT,
+    wide: bool = typer.Option(False, "--wide", help="Show every table column, however narrow the terminal."),
 ) -> None:
     """Output shape, params, MACs, FLOPs, memory and receptive field of each layer in a chain."""
     from .api import analyze
 
     analysis = analyze(layers, input, dtype=dtype, convention=convention, sources=_sources(layers))
     _warn(analysis.warnings)
-    _emit(analysis, format)
+    _emit(analysis, format, wide)
 
 
-def _emit(analysis, format: Format) -> None:
+def _emit(analysis, format: Format, wide: bool = False) -> None:
     if format is Format.table:
         from .render.table import print_table
-        print_table(analysis)
+        print_table(analysis, wide=wide)
         return
     from .render import formats
     text = {Format.json: formats.to_json, Format.csv: formats.to_csv,

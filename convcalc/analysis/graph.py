@@ -148,7 +148,10 @@ def walk(graph: Graph, dtype: str = "float32",
     total = Totals(
         params=sum(r.params for r in rows), trainable_params=sum(r.trainable_params for r in rows),
         macs=sum(r.macs for r in rows), flops=sum(r.flops for r in rows),
-        output_shape=rows[-1].output_shape, output_bytes=sum(r.output_bytes for r in rows))
+        output_shape=rows[-1].output_shape, output_bytes=sum(r.output_bytes for r in rows),
+        # parameters take their row's element type (a layer's own dtype= included)
+        param_bytes=sum(r.params * DTYPE_BYTES[r.dtype] for r in rows),
+        input_bytes=math.prod(graph.input_shape) * DTYPE_BYTES[dtype])
     return Analysis(graph.input_shape, tuple(rows), total, dtype, tuple(warnings), counting.name)
 
 

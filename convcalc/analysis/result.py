@@ -73,11 +73,25 @@ class Totals:
     flops: int
     output_shape: tuple[int, ...]
     output_bytes: int  # activation memory: every layer's output, summed
+    param_bytes: int  # parameters times their element size
+    input_bytes: int  # the network input tensor
+
+    @property
+    def activation_bytes(self) -> int:
+        """CONTRACT section 4's name for the summed outputs (torchinfo's forward pass size)."""
+        return self.output_bytes
+
+    @property
+    def total_bytes(self) -> int:
+        """torchinfo's estimated total: input + parameters + forward activations."""
+        return self.input_bytes + self.param_bytes + self.output_bytes
 
     def to_dict(self) -> dict:
         return {"params": self.params, "trainable_params": self.trainable_params,
                 "macs": self.macs, "flops": self.flops, "output_shape": list(self.output_shape),
-                "output_bytes": self.output_bytes}
+                "output_bytes": self.output_bytes, "param_bytes": self.param_bytes,
+                "activation_bytes": self.activation_bytes, "input_bytes": self.input_bytes,
+                "total_bytes": self.total_bytes}
 
 
 @record

@@ -7,7 +7,7 @@ import io
 import json
 
 from ..analysis.result import Analysis
-from .columns import COLUMNS, CSV_FIELDS, Align
+from .columns import COLUMNS, CSV_FIELDS, Align, memory_items
 
 
 def to_json(analysis: Analysis) -> str:
@@ -39,7 +39,9 @@ def to_markdown(analysis: Analysis) -> str:
         return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
     rule = ["---:" if c.align is Align.RIGHT else ":---" for c in COLUMNS]
-    lines = [line([c.header for c in COLUMNS]), "| " + " | ".join(rule) + " |"]
-    lines += [line([c.cell(r) for c in COLUMNS]) for r in analysis.layers]
-    lines.append(line([f"**{c.total(analysis.total)}**" if c.total(analysis.total) else "" for c in COLUMNS]))
+    lines = [line([c.title for c in COLUMNS]), "| " + " | ".join(rule) + " |"]
+    lines += [line([c.cell(r, False) for c in COLUMNS]) for r in analysis.layers]
+    lines.append(line([f"**{c.total(analysis, False)}**" for c in COLUMNS]))
+    lines.append("")
+    lines += [f"- {name}: {value} ({why})" for name, value, why in memory_items(analysis)]
     return "\n".join(lines) + "\n"
