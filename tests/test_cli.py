@@ -132,7 +132,6 @@ def test_explain_json(capsys):
     (["shape", "Conv2d(3,64,3)", "ReLU()", "Conv2d(3, 8, 3)", "-i", "1x3x8x8"], "<arg 3>:1:1 (entry '2'): Conv2d: expected input with 3 channels; got 64"),
     (["shape", "Conv2d(3, 8, 9)", "-i", "1x3x8x8"], "effective kernel 9"),
     (["shape", "Add()", "-i", "1x3x8x8"], "needs at least two inputs"),
-    (["summary", "/nonexistent.yaml"], "No such command 'summary'"),
     (["frobnicate"], "No such command"),
 ])
 def test_bad_input_exits_2_with_one_line(capsys, argv, fragment):

@@ -1,4 +1,13 @@
-"""Layer expressions: PyTorch constructor syntax, parsed safely, with precise errors."""
+"""Layer expressions: PyTorch constructor syntax, parsed safely, with precise errors.
+
+Where torch is importable, a parsed expression is held against the module it stands
+for: the same output shape and parameter count, a `spec()` that builds in torch to a
+module printing and computing as the original, and torch's own printout read back
+to the same layer.
+"""
+
+import ast
+import warnings
 
 import pytest
 
@@ -9,6 +18,90 @@ from convcalc.parsing import parse_call, split_chain
 
 def layer(expr):
     return convcalc.build_layer(expr)
+
+
+def printed_call(text):
+    """(class name, args, kwargs) of a printed module; bare words (`padding=same`) as strings."""
+    call = ast.parse(text, mode="eval").body
+
+    def value(node):
+        return node.id if isinstance(node, ast.Name) else ast.literal_eval(node)
+    name = call.func.id if isinstance(call.func, ast.Name) else call.func.attr
+    return name, [value(a) for a in call.args], {k.arg: value(k.value) for k in call.keywords}
+
+
+def same_value(a, b):
+    """Equal, counting an int and a tuple repeating it as the same (`3` vs `(3, 3)`)."""
+    if isinstance(a, tuple) != isinstance(b, tuple):
+        scalar, items = (b, a) if isinstance(a, tuple) else (a, b)
+        return all(item == scalar for item in items)
+    return a == b
+
+
+def same_arguments(printed, other):
+    """Two printouts with the same arguments (the class names are compared by the caller)."""
+    _, args, kwargs = printed_call(printed)
+    _, other_args, other_kwargs = printed_call(other)
+    return (len(args) == len(other_args) and all(map(same_value, args, other_args))
+            and kwargs.keys() == other_kwargs.keys()
+            and all(same_value(kwargs[k], other_kwargs[k]) for k in kwargs))
+
+
+def torch_from_spec(torch, spec):
+    name, args, kwargs = printed_call(spec)
+    return getattr(torch.nn, name)(*args, **kwargs)
+
+
+def assert_spec_prints_as(torch, spec, module):
+    """`spec` builds in torch to `module`'s class (or the class an alias such as
+    UpsamplingNearest2d derives from) with the same printed arguments; returns it."""
+    rebuilt = torch_from_spec(torch, spec).eval()
+    where = f"spec {spec} builds {rebuilt!r}; torch's module prints {module!r}"
+    assert isinstance(module, type(rebuilt)), where
+    if type(rebuilt) is type(module):
+        assert printed_call(repr(rebuilt))[0] == printed_call(repr(module))[0], where
+    assert same_arguments(repr(rebuilt), repr(module)), where
+    return rebuilt
+
+
+def run_torch(torch, module, x):
+    """Output and parameter count of `module` (eval mode) on `x`."""
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        y = module.eval()(x)
+    return y, sum(p.numel() for p in module.parameters())
+
+
+def assert_matches_torch(expr, torch_source, shape):
+    """`expr` read by convcalc is the module `torch_source` builds, on input `shape`;
+    and the module's printout, read back by convcalc, is a layer that prints the same."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    module = eval(torch_source, {"nn": nn, "torch": torch})  # test-owned source text
+    printed = repr(module)  # before a lazy module materialises
+    lazy = isinstance(module, nn.modules.lazy.LazyModuleMixin)
+    dtype = torch.float32 if lazy else next(module.parameters(), torch.zeros(())).dtype
+    x = torch.rand(shape, dtype=dtype)
+    y, params = run_torch(torch, module, x)
+
+    (row,) = convcalc.analyze([expr], shape).layers
+    assert (row.output_shape, row.params) == (tuple(y.shape), params), expr
+    # the spec builds the same module: same printout, same weights, same output
+    spec = row.layer.spec()
+    rebuilt = assert_spec_prints_as(torch, spec, module).to(dtype)
+    state = module.state_dict()
+    assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {k: v.shape for k, v in state.items()}
+    rebuilt.load_state_dict(state)
+    with torch.no_grad():
+        assert torch.equal(rebuilt(x), y), f"{spec} computes otherwise than {module!r}"
+
+    # print(model) read back: a layer whose spec prints as the module does, and whose
+    # shape and params are torch's for that spec (torch's printout can lose arguments,
+    # e.g. AvgPool's ceil_mode, Upsample's align_corners, so not always `module`'s)
+    (back,) = convcalc.analyze([printed], shape).layers
+    reread = assert_spec_prints_as(torch, back.layer.spec(), module).to(dtype)
+    y_back, params_back = run_torch(torch, reread, x)
+    assert (back.output_shape, back.params) == (tuple(y_back.shape), params_back), printed
 
 
 @pytest.mark.parametrize("expr", [
@@ -24,12 +117,15 @@ def test_same_layer_many_spellings(expr):
     conv = layer(expr)
     assert (conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.bias) == \
         (3, 64, (7, 7), (2, 2), (3, 3), False)
+    assert_matches_torch(expr, "nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)", (1, 3, 9, 9))
 
 
 def test_convtranspose_positional_order():
     # ..., output_padding, groups, bias, dilation
     t = layer("ConvTranspose2d(4, 8, 3, 2, 1, 1, 2, False, 3)")
     assert (t.output_padding, t.groups, t.bias, t.dilation) == ((1, 1), 2, False, (3, 3))
+    assert_matches_torch("ConvTranspose2d(4, 8, 3, 2, 1, 1, 2, False, 3)",
+                         "nn.ConvTranspose2d(4, 8, 3, 2, 1, 1, 2, False, 3)", (1, 4, 3, 3))
 
 
 def test_own_keyword_wins_over_alias():
@@ -37,39 +133,46 @@ def test_own_keyword_wins_over_alias():
     assert layer("Conv1d(1, 1, 3, p=2)").padding == (2,)
 
 
-@pytest.mark.parametrize("expr", [
-    "Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=same, padding_mode=reflect)",
-    "Upsample(scale_factor=2.0, mode=bilinear)",
-    "Upsample(scale_factor=2.0, mode='bilinear')",
-    "BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)",
-    "LazyConv2d(0, 8, kernel_size=(3, 3), stride=(1, 1))",
-    "LazyLinear(in_features=0, out_features=8, bias=True)",
-    "MaxPool2d(kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=False)",
-    "AdaptiveAvgPool2d(output_size=(None, 3))",
-    "ZeroPad2d((1, 1, 1, 1))",
-    "ConstantPad2d(padding=(1, 1, 1, 1), value=3.5)",
-    "GELU(approximate='none')",
-    "LeakyReLU(negative_slope=0.2, inplace=True)",
-    "Flatten(start_dim=1, end_dim=-1)",
-    "Identity()",
-    "Identity(54, unused_argument1=0.1)",
-    "ReLU",
-    "nn.ReLU(inplace=True)",
-    "Conv2d(3, 8, 3, dtype=torch.float16, device='cpu')",
-    "UpsamplingNearest2d(scale_factor=2.0, mode='nearest')",
-    "UpsamplingBilinear2d(size=(4, 4), mode='bilinear')",
-    "LazyBatchNorm2d(0, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)",
-    "AvgPool3d(kernel_size=2, stride=2, padding=0)",
-    "MaxPool2d(kernel_size=(2, 2), stride=(2, 2), padding=0, dilation=1, ceil_mode=False)",
-    "Softmax(dim=1)",
-    "PReLU(num_parameters=1)",
-    "Hardtanh(min_val=-1.0, max_val=1.0)",
-    "Softplus(beta=1.0, threshold=20.0)",
-    "Upsample(size=4, mode='linear', align_corners=True)",
-    "ZeroPad3d((1, 1, 2, 2, 0, 0))",
+@pytest.mark.parametrize("expr, torch_source, shape", [
+    ("Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=same, padding_mode=reflect)",
+     "nn.Conv2d(3, 8, (3, 3), padding='same', padding_mode='reflect')", (1, 3, 5, 5)),
+    ("Upsample(scale_factor=2.0, mode=bilinear)", "nn.Upsample(scale_factor=2.0, mode='bilinear')", (1, 2, 3, 3)),
+    ("Upsample(scale_factor=2.0, mode='bilinear')", "nn.Upsample(scale_factor=2.0, mode='bilinear')", (1, 2, 3, 3)),
+    ("BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)",
+     "nn.BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)", (1, 64, 2, 2)),
+    ("LazyConv2d(0, 8, kernel_size=(3, 3), stride=(1, 1))", "nn.LazyConv2d(8, (3, 3), stride=(1, 1))", (1, 5, 6, 6)),
+    ("LazyLinear(in_features=0, out_features=8, bias=True)", "nn.LazyLinear(8, bias=True)", (2, 5)),
+    ("MaxPool2d(kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=False)",
+     "nn.MaxPool2d(3, 2, 1, 1, ceil_mode=False)", (1, 2, 7, 7)),
+    ("AdaptiveAvgPool2d(output_size=(None, 3))", "nn.AdaptiveAvgPool2d((None, 3))", (1, 2, 5, 7)),
+    ("ZeroPad2d((1, 1, 1, 1))", "nn.ZeroPad2d((1, 1, 1, 1))", (1, 2, 3, 3)),
+    ("ConstantPad2d(padding=(1, 1, 1, 1), value=3.5)", "nn.ConstantPad2d((1, 1, 1, 1), 3.5)", (1, 2, 3, 3)),
+    ("GELU(approximate='none')", "nn.GELU()", (2, 3)),
+    ("LeakyReLU(negative_slope=0.2, inplace=True)", "nn.LeakyReLU(0.2, inplace=True)", (2, 3)),
+    ("Flatten(start_dim=1, end_dim=-1)", "nn.Flatten()", (2, 3, 4)),
+    ("Identity()", "nn.Identity()", (2, 3)),
+    ("Identity(54, unused_argument1=0.1)", "nn.Identity(54, unused_argument1=0.1)", (2, 3)),
+    ("ReLU", "nn.ReLU()", (2, 3)),
+    ("nn.ReLU(inplace=True)", "nn.ReLU(inplace=True)", (2, 3)),
+    ("Conv2d(3, 8, 3, dtype=torch.float16, device='cpu')",
+     "nn.Conv2d(3, 8, 3, dtype=torch.float16, device='cpu')", (1, 3, 5, 5)),
+    ("UpsamplingNearest2d(scale_factor=2.0, mode='nearest')", "nn.UpsamplingNearest2d(scale_factor=2.0)", (1, 2, 3, 3)),
+    ("UpsamplingBilinear2d(size=(4, 4), mode='bilinear')", "nn.UpsamplingBilinear2d(size=(4, 4))", (1, 2, 3, 3)),
+    ("LazyBatchNorm2d(0, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)",
+     "nn.LazyBatchNorm2d(eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)", (2, 4, 3, 3)),
+    ("AvgPool3d(kernel_size=2, stride=2, padding=0)", "nn.AvgPool3d(2, 2, 0)", (1, 2, 4, 4, 4)),
+    ("MaxPool2d(kernel_size=(2, 2), stride=(2, 2), padding=0, dilation=1, ceil_mode=False)",
+     "nn.MaxPool2d((2, 2), (2, 2), 0, 1, ceil_mode=False)", (1, 2, 4, 4)),
+    ("Softmax(dim=1)", "nn.Softmax(dim=1)", (2, 3)),
+    ("PReLU(num_parameters=1)", "nn.PReLU(1)", (2, 3)),
+    ("Hardtanh(min_val=-1.0, max_val=1.0)", "nn.Hardtanh(-1.0, 1.0)", (2, 3)),
+    ("Softplus(beta=1.0, threshold=20.0)", "nn.Softplus(1.0, 20.0)", (2, 3)),
+    ("Upsample(size=4, mode='linear', align_corners=True)", "nn.Upsample(size=4, mode='linear', align_corners=True)",
+     (1, 2, 3)),
+    ("ZeroPad3d((1, 1, 2, 2, 0, 0))", "nn.ZeroPad3d((1, 1, 2, 2, 0, 0))", (1, 2, 3, 3, 3)),
 ])
-def test_print_model_forms_parse(expr):
-    assert layer(expr) is not None
+def test_print_model_forms_parse(expr, torch_source, shape):
+    assert_matches_torch(expr, torch_source, shape)
 
 
 def test_lazy_printed_form_drops_zero_in_channels():
@@ -138,31 +241,83 @@ def test_no_evaluation_ever(tmp_path):
     assert not marker.exists()
 
 
-def test_every_printed_module_parses_back():
-    torch = pytest.importorskip("torch")
-    nn = torch.nn
-    modules = [
-        nn.Conv1d(2, 4, 3, padding_mode="circular", padding=1), nn.Conv2d(3, 8, 3, padding="same", padding_mode="reflect"),
-        nn.Conv3d(2, 4, 3, padding="valid"), nn.ConvTranspose2d(16, 33, (3, 5), stride=(2, 1), padding=(4, 2), output_padding=(1, 0)),
-        nn.ConvTranspose3d(2, 4, 3, groups=2, bias=False, dilation=2), nn.LazyConv1d(4, 3), nn.LazyConvTranspose3d(4, 3),
-        nn.MaxPool1d(3, 2, 1, dilation=2, ceil_mode=True), nn.MaxPool2d((2, 2)), nn.AvgPool1d(3), nn.AvgPool2d(3, 2, 1, True, False, 4),
-        nn.AvgPool3d(2, divisor_override=3), nn.AdaptiveAvgPool1d(3), nn.AdaptiveAvgPool2d((None, 3)), nn.AdaptiveMaxPool3d(2),
-        nn.Linear(4, 2), nn.LazyLinear(4), nn.Flatten(), nn.Identity(), nn.BatchNorm1d(4, affine=False),
-        nn.BatchNorm2d(64), nn.BatchNorm3d(4, track_running_stats=False), nn.LazyBatchNorm2d(),
-        nn.ReLU(inplace=True), nn.ReLU6(), nn.LeakyReLU(0.2, True), nn.GELU(approximate="tanh"), nn.SiLU(), nn.Sigmoid(),
-        nn.Tanh(), nn.Hardswish(), nn.Hardsigmoid(), nn.Hardtanh(), nn.ELU(), nn.CELU(), nn.SELU(), nn.Mish(), nn.Softplus(),
-        nn.Softsign(), nn.Tanhshrink(), nn.Softmax(dim=1), nn.LogSoftmax(dim=1), nn.PReLU(), nn.Dropout(), nn.Dropout1d(),
-        nn.Dropout2d(0.1), nn.Dropout3d(), nn.AlphaDropout(), nn.FeatureAlphaDropout(),
-        nn.Upsample(scale_factor=2, mode="bilinear"), nn.Upsample(size=(4, 5)), nn.Upsample(scale_factor=(2.0, 3.0), mode="nearest-exact"),
-        nn.UpsamplingNearest2d(scale_factor=2), nn.UpsamplingBilinear2d(size=(4, 4)),
-        nn.ZeroPad1d(1), nn.ZeroPad2d((1, 2, 3, 4)), nn.ZeroPad3d(1), nn.ConstantPad1d(2, 1.5), nn.ConstantPad3d(1, 0.0),
-        nn.ReflectionPad1d((1, 2)), nn.ReflectionPad2d(2), nn.ReplicationPad3d(1), nn.CircularPad2d(1),
-        nn.PixelShuffle(2), nn.PixelUnshuffle(2), nn.ChannelShuffle(3),
-    ]
-    for module in modules:
-        text = str(module)
-        layer = convcalc.build_layer(text)
-        assert layer is not None, text
+@pytest.mark.parametrize("torch_source, shape", [
+    ("nn.Conv1d(2, 4, 3, padding_mode='circular', padding=1)", (1, 2, 6)),
+    ("nn.Conv2d(3, 8, 3, padding='same', padding_mode='reflect')", (1, 3, 5, 5)),
+    ("nn.Conv3d(2, 4, 3, padding='valid')", (1, 2, 4, 4, 4)),
+    ("nn.ConvTranspose2d(16, 33, (3, 5), stride=(2, 1), padding=(4, 2), output_padding=(1, 0))", (1, 16, 9, 7)),
+    ("nn.ConvTranspose3d(2, 4, 3, groups=2, bias=False, dilation=2)", (1, 2, 3, 3, 3)),
+    ("nn.LazyConv1d(4, 3)", (2, 3, 7)),
+    ("nn.LazyConvTranspose3d(4, 3)", (1, 2, 3, 3, 3)),
+    ("nn.MaxPool1d(3, 2, 1, dilation=2, ceil_mode=True)", (1, 2, 9)),
+    ("nn.MaxPool2d((2, 2))", (1, 2, 5, 5)),
+    ("nn.AvgPool1d(3)", (1, 2, 7)),
+    ("nn.AvgPool2d(3, 2, 1, True, False, 4)", (1, 2, 6, 6)),
+    ("nn.AvgPool3d(2, divisor_override=3)", (1, 2, 4, 4, 4)),
+    ("nn.AdaptiveAvgPool1d(3)", (1, 2, 7)),
+    ("nn.AdaptiveAvgPool2d((None, 3))", (1, 2, 5, 7)),
+    ("nn.AdaptiveMaxPool3d(2)", (1, 2, 5, 4, 3)),
+    ("nn.Linear(4, 2)", (3, 4)),
+    ("nn.LazyLinear(4)", (3, 5)),
+    ("nn.Flatten()", (2, 3, 4)),
+    ("nn.Identity()", (2, 3)),
+    ("nn.BatchNorm1d(4, affine=False)", (2, 4, 3)),
+    ("nn.BatchNorm2d(64)", (1, 64, 2, 2)),
+    ("nn.BatchNorm3d(4, track_running_stats=False)", (2, 4, 2, 2, 2)),
+    ("nn.LazyBatchNorm2d()", (2, 3, 2, 2)),
+    ("nn.ReLU(inplace=True)", (2, 3)),
+    ("nn.ReLU6()", (2, 3)),
+    ("nn.LeakyReLU(0.2, True)", (2, 3)),
+    ("nn.GELU(approximate='tanh')", (2, 3)),
+    ("nn.SiLU()", (2, 3)),
+    ("nn.Sigmoid()", (2, 3)),
+    ("nn.Tanh()", (2, 3)),
+    ("nn.Hardswish()", (2, 3)),
+    ("nn.Hardsigmoid()", (2, 3)),
+    ("nn.Hardtanh()", (2, 3)),
+    ("nn.ELU()", (2, 3)),
+    ("nn.CELU()", (2, 3)),
+    ("nn.SELU()", (2, 3)),
+    ("nn.Mish()", (2, 3)),
+    ("nn.Softplus()", (2, 3)),
+    ("nn.Softsign()", (2, 3)),
+    ("nn.Tanhshrink()", (2, 3)),
+    ("nn.Softmax(dim=1)", (2, 3)),
+    ("nn.LogSoftmax(dim=1)", (2, 3)),
+    ("nn.PReLU()", (2, 3)),
+    ("nn.Dropout()", (2, 3)),
+    ("nn.Dropout1d()", (2, 3, 4)),
+    ("nn.Dropout2d(0.1)", (2, 3, 4, 4)),
+    ("nn.Dropout3d()", (2, 3, 2, 2, 2)),
+    ("nn.AlphaDropout()", (2, 3)),
+    ("nn.FeatureAlphaDropout()", (2, 3, 4)),
+    ("nn.Upsample(scale_factor=2, mode='bilinear')", (1, 2, 3, 3)),
+    ("nn.Upsample(size=(4, 5))", (1, 2, 3, 3)),
+    ("nn.Upsample(scale_factor=(2.0, 3.0), mode='nearest-exact')", (1, 2, 3, 3)),
+    ("nn.UpsamplingNearest2d(scale_factor=2)", (1, 2, 3, 3)),
+    ("nn.UpsamplingBilinear2d(size=(4, 4))", (1, 2, 3, 3)),
+    ("nn.ZeroPad1d(1)", (1, 2, 3)),
+    ("nn.ZeroPad2d((1, 2, 3, 4))", (1, 2, 3, 3)),
+    ("nn.ZeroPad3d(1)", (1, 2, 3, 3, 3)),
+    ("nn.ConstantPad1d(2, 1.5)", (1, 2, 3)),
+    ("nn.ConstantPad3d(1, 0.0)", (1, 2, 3, 3, 3)),
+    ("nn.ReflectionPad1d((1, 2))", (1, 2, 4)),
+    ("nn.ReflectionPad2d(2)", (1, 2, 4, 4)),
+    ("nn.ReplicationPad3d(1)", (1, 2, 3, 3, 3)),
+    ("nn.CircularPad2d(1)", (1, 2, 3, 3)),
+    pytest.param("nn.PixelShuffle(2)", (1, 8, 3, 3), marks=pytest.mark.xfail(
+        strict=True, reason="bug: PixelShuffle(2).spec() is 'PixelShuffle()' (the factor equals "
+                            "convcalc's field default, so it is dropped), which torch and convcalc refuse")),
+    pytest.param("nn.PixelUnshuffle(2)", (1, 2, 4, 6), marks=pytest.mark.xfail(
+        strict=True, reason="bug: PixelUnshuffle(2).spec() is 'PixelUnshuffle()' (the factor equals "
+                            "convcalc's field default, so it is dropped), which torch and convcalc refuse")),
+    ("nn.PixelShuffle(3)", (1, 18, 2, 3)),
+    ("nn.PixelUnshuffle(3)", (1, 2, 6, 3)),
+    ("nn.ChannelShuffle(3)", (1, 6, 2, 2)),
+])
+def test_every_printed_module_parses_back(torch_source, shape):
+    # the constructor call itself is a convcalc expression too
+    assert_matches_torch(torch_source, torch_source, shape)
 
 
 def test_sequential_from_code_is_a_chain():

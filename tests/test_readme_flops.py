@@ -1,0 +1,265 @@
+"""The README's FLOPs-per-element table ("What is counted") is what the code counts.
+
+Every row of the table is read and checked through the public API: each layer it
+names is analysed on a small shape and its FLOPs divided by its output elements must
+equal the row's figure, or the row's formula (`prod(kernel) − 1`, `window size`,
+`inputs − 1`, ...) evaluated here on the layer's own kernel, windows or inputs.  A row
+this test does not understand fails it, so the table cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+import re
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+import convcalc
+from convcalc.analysis import Graph, Node, walk
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def flops_rows() -> list[tuple[str, str, str]]:
+    """(layer, figure, why) of each row of the table in the "What is counted" section."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## What is counted", 1)[1].split("\n## ", 1)[0]
+    lines = [line.strip() for line in section.splitlines() if line.strip().startswith("|")]
+    assert lines and "FLOPs per output element" in lines[0], "the table's header moved"
+    rows = []
+    for line in lines[2:]:  # after the header and the |---| line
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert len(cells) == 3, f"expected 3 cells in {line!r}"
+        rows.append((cells[0], cells[1].replace("−", "-"), cells[2]))
+    return rows
+
+
+ROWS = flops_rows()
+
+
+# ------------------------------------------------------------------ analysing a layer
+
+ACT = (2, 3, 4, 5)
+
+
+def analyse(expr: str, shape: tuple[int, ...], inputs: int = 1):
+    """The layer's row; a merge reads `inputs` copies of the network input."""
+    if inputs == 1:
+        return convcalc.analyze([expr], shape).layers[-1]
+    graph = Graph(shape)
+    graph.nodes.append(Node(name="merge", layer=convcalc.build_layer(expr),
+                            inputs=("input",) * inputs, spec=expr))
+    return walk(graph).layers[-1]
+
+
+def per_element(expr: str, shape: tuple[int, ...], inputs: int = 1) -> Fraction:
+    row = analyse(expr, shape, inputs)
+    return Fraction(row.flops, math.prod(row.output_shape))
+
+
+#: what each name in the table stands for: (expression, input shape, number of inputs)
+NAMED = {
+    "BatchNorm": [("BatchNorm1d(3)", (2, 3, 5), 1), ("BatchNorm2d(3)", (2, 3, 4, 5), 1),
+                  ("BatchNorm3d(3, affine=False)", (1, 3, 2, 3, 4), 1)],
+    "ReLU": [("ReLU()", ACT, 1)], "ReLU6": [("ReLU6()", ACT, 1)],
+    "Hardtanh": [("Hardtanh(-2.0, 2.0)", ACT, 1)],
+    "LeakyReLU": [("LeakyReLU(0.2)", ACT, 1)],
+    "PReLU": [("PReLU()", ACT, 1), ("PReLU(3)", ACT, 1)],
+    "Sigmoid": [("Sigmoid()", ACT, 1)], "Tanh": [("Tanh()", ACT, 1)], "SiLU": [("SiLU()", ACT, 1)],
+    "GELU": [("GELU()", ACT, 1), ("GELU(approximate='none')", ACT, 1)],
+    "GELU tanh": [("GELU(approximate='tanh')", ACT, 1)],
+    "Hardswish": [("Hardswish()", ACT, 1)], "Hardsigmoid": [("Hardsigmoid()", ACT, 1)],
+    "ELU": [("ELU()", ACT, 1)], "CELU": [("CELU()", ACT, 1)], "SELU": [("SELU()", ACT, 1)],
+    "Mish": [("Mish()", ACT, 1)], "Softplus": [("Softplus()", ACT, 1)],
+    "Softsign": [("Softsign()", ACT, 1)], "Tanhshrink": [("Tanhshrink()", ACT, 1)],
+    "Softmax": [("Softmax(dim=1)", ACT, 1)], "LogSoftmax": [("LogSoftmax(dim=1)", ACT, 1)],
+    "Upsample nearest": [("Upsample(scale_factor=2)", (1, 2, 3, 4), 1),
+                         ("Upsample(size=(5, 7), mode='nearest-exact')", (1, 2, 3, 4), 1)],
+    "padding": [("ZeroPad2d(1)", ACT, 1), ("ConstantPad1d((1, 2), 0.5)", ACT, 1),
+                ("ReflectionPad2d(1)", ACT, 1), ("ReplicationPad3d(1)", ACT, 1),
+                ("CircularPad2d(1)", ACT, 1)],
+    "shuffles": [("PixelShuffle(2)", (1, 8, 2, 3), 1), ("PixelUnshuffle(2)", (1, 2, 4, 6), 1),
+                 ("ChannelShuffle(3)", (1, 6, 2, 2), 1)],
+    "Flatten": [("Flatten()", ACT, 1)], "Identity": [("Identity()", ACT, 1)],
+    "Dropout": [("Dropout(0.3)", ACT, 1), ("Dropout2d()", ACT, 1), ("AlphaDropout()", ACT, 1),
+                ("FeatureAlphaDropout()", ACT, 1)],
+    "Concat": [("Concat(dim=1)", ACT, 2), ("Concat(dim=1)", ACT, 3)],
+}
+
+
+def named(name: str):
+    assert name in NAMED, f"README names {name!r}, which this test does not know"
+    return NAMED[name]
+
+
+# ------------------------------------------------------------------ the README's formulas
+
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
+
+
+def evaluate(formula: str, **variables: int) -> int:
+    """`formula` (e.g. "prod(kernel) - 1") with its words replaced by `variables`
+    (`prod(kernel)` -> prod_kernel, `window size` -> window_size); + - * only."""
+    text = formula.replace("prod(kernel)", "prod_kernel").replace("window size", "window_size")
+
+    def value(node):
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return node.value
+        if isinstance(node, ast.Name) and node.id in variables:
+            return variables[node.id]
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](value(node.left), value(node.right))
+        raise AssertionError(f"formula {formula!r} not understood at {ast.dump(node)}")
+    return value(ast.parse(text, mode="eval").body)
+
+
+def adaptive_windows(sizes: tuple[int, ...], outs: tuple[int, ...]) -> list[int]:
+    """Window size of every output position: PyTorch's adaptive windows are
+    [floor(o*a/b), ceil((o+1)*a/b)) along an axis of a inputs and b outputs."""
+    per_axis = [[-((-(o + 1) * a) // b) - (o * a) // b for o in range(b)] for a, b in zip(sizes, outs)]
+    return [math.prod(combo) for combo in _product(per_axis)]
+
+
+def _product(lists):
+    if not lists:
+        yield ()
+        return
+    for first in lists[0]:
+        for rest in _product(lists[1:]):
+            yield (first,) + rest
+
+
+# ------------------------------------------------------------------ one checker per kind of row
+
+def constant_row(layer: str, figure: str, why: str) -> bool:
+    """`ReLU6, Hardtanh | 2`, and GELU's `5 (tanh approximation: 9)`."""
+    m = re.fullmatch(r"(\d+)(?: \(tanh approximation: (\d+)\))?", figure)
+    if not m:
+        return False
+    names = [n.strip() for n in re.sub(r"\s*\(inference\)", "", layer).split(",")]
+    expected = {name: int(m[1]) for name in names}
+    if m[2] is not None:
+        assert names == ["GELU"], f"a tanh approximation for {names}"
+        expected["GELU tanh"] = int(m[2])
+    for name, figure_ in expected.items():
+        for expr, shape, inputs in named(name):
+            assert per_element(expr, shape, inputs) == figure_, f"{expr}: README says {figure_}"
+    return True
+
+
+def inline_row(layer: str, figure: str, why: str) -> bool:
+    """`ELU 4, CELU 5, ... |  | as their formulas`: figures written next to the names."""
+    pairs = [p.strip() for p in layer.split(",")]
+    if figure or not all(re.fullmatch(r"\w+ \d+", p) for p in pairs):
+        return False
+    for pair in pairs:
+        name, figure_ = pair.rsplit(" ", 1)
+        for expr, shape, inputs in named(name):
+            assert per_element(expr, shape, inputs) == int(figure_), f"{expr}: README says {figure_}"
+    return True
+
+
+POOLS = {  # (expression, input shape, kernel)
+    "MaxPoolNd": [("MaxPool1d(3)", (2, 3, 10), (3,)),
+                  ("MaxPool2d((2, 3), stride=1, dilation=2)", (1, 2, 7, 9), (2, 3)),
+                  ("MaxPool3d(2, padding=1, ceil_mode=True)", (1, 2, 5, 4, 3), (2, 2, 2))],
+    "AvgPoolNd": [("AvgPool1d(4, stride=2)", (2, 3, 11), (4,)),
+                  ("AvgPool2d((3, 2), padding=1, count_include_pad=False)", (1, 2, 7, 6), (3, 2)),
+                  ("AvgPool3d((1, 2, 3), divisor_override=5)", (1, 2, 4, 4, 6), (1, 2, 3))],
+}
+
+
+def pool_row(layer: str, figure: str, why: str) -> bool:
+    """`MaxPoolNd | prod(kernel) - 1`."""
+    if "prod(kernel)" not in figure:
+        return False
+    assert layer in POOLS, f"README gives a kernel rule for {layer!r}, which this test does not know"
+    for expr, shape, kernel in POOLS[layer]:
+        want = evaluate(figure, prod_kernel=math.prod(kernel))
+        assert per_element(expr, shape) == want, f"{expr}: README says {figure} = {want}"
+    return True
+
+
+ADAPTIVE = {  # (expression, input shape, output spatial size)
+    "AdaptiveAvgPool": [("AdaptiveAvgPool1d(3)", (2, 3, 8), (3,)),
+                        ("AdaptiveAvgPool2d((3, 4))", (1, 2, 7, 10), (3, 4)),
+                        ("AdaptiveAvgPool3d((2, 3, 5))", (1, 2, 5, 7, 3), (2, 3, 5))],
+    "AdaptiveMaxPool": [("AdaptiveMaxPool1d(5)", (2, 3, 7), (5,)),
+                        ("AdaptiveMaxPool2d((3, 4))", (1, 2, 7, 10), (3, 4)),
+                        ("AdaptiveMaxPool3d(2)", (1, 2, 5, 3, 4), (2, 2, 2))],
+    "Upsample(mode='area')": [("Upsample(size=(3, 5), mode='area')", (1, 2, 7, 4), (3, 5)),
+                              ("Upsample(scale_factor=0.5, mode='area')", (2, 3, 9), (4,))],
+}
+
+
+def window_row(layer: str, figure: str, why: str) -> bool:
+    """`AdaptiveAvgPool / Upsample(mode='area') | window size`: summed over the windows."""
+    if "window size" not in figure:
+        return False
+    for name in (n.strip() for n in layer.split("/")):
+        assert name in ADAPTIVE, f"README gives a window rule for {name!r}, which this test does not know"
+        for expr, shape, outs in ADAPTIVE[name]:
+            row = analyse(expr, shape)
+            n = len(outs)
+            assert row.output_shape == shape[:-n] + outs, expr
+            lead = math.prod(shape[:-n])
+            want = lead * sum(evaluate(figure, window_size=w) for w in adaptive_windows(shape[-n:], outs))
+            assert row.flops == want, f"{expr}: README's {figure!r} over the windows gives {want}"
+    return True
+
+
+UPSAMPLE_RANK = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}
+
+
+def taps_row(layer: str, figure: str, why: str) -> bool:
+    """`Upsample linear / bilinear / ... | 3 / 7 / ... | weighted sum of 2, 4, ... taps`."""
+    m = re.fullmatch(r"Upsample (.+)", layer)
+    if not m or "/" not in figure:
+        return False
+    modes = [s.strip() for s in m[1].split("/")]
+    figures = [int(s) for s in figure.split("/")]
+    taps_text = re.fullmatch(r"weighted sum of (.+) taps", why)
+    assert taps_text, f"the taps of {layer!r} are not given as 'weighted sum of ... taps'"
+    taps = [int(s) for s in taps_text[1].split(",")]
+    assert len(modes) == len(figures) == len(taps), layer
+    for mode, figure_, tap in zip(modes, figures, taps):
+        assert mode in UPSAMPLE_RANK, f"README names Upsample mode {mode!r}, which this test does not know"
+        assert figure_ == 2 * tap - 1, f"{tap} taps weighted and summed: {tap} multiplies, {tap - 1} adds"
+        n = UPSAMPLE_RANK[mode]
+        shape = (2, 3) + (3, 4, 2)[:n]
+        size = (5, 3, 4)[:n]
+        for resize in ("scale_factor=2", "scale_factor=1.5, align_corners=True",
+                       f"size={size[0] if n == 1 else size}"):
+            expr = f"Upsample({resize}, mode={mode!r})"
+            assert per_element(expr, shape) == figure_, f"{expr}: README says {figure_}"
+    return True
+
+
+def merge_row(layer: str, figure: str, why: str) -> bool:
+    """`Add, Mul | inputs - 1`, through a graph whose merge reads 2 and 3 inputs."""
+    if "inputs" not in figure:
+        return False
+    for name in (n.strip() for n in layer.split(",")):
+        assert name in ("Add", "Mul"), f"README gives an inputs rule for {name!r}, which this test does not know"
+        for inputs in (2, 3, 4):
+            want = evaluate(figure.replace("inputs", "k"), k=inputs)
+            assert per_element(f"{name}()", ACT, inputs) == want, f"{name} of {inputs} inputs"
+    return True
+
+
+KINDS = [constant_row, inline_row, pool_row, window_row, taps_row, merge_row]
+
+
+def test_the_table_is_there():
+    assert len(ROWS) >= 10, ROWS
+
+
+@pytest.mark.parametrize("layer, figure, why", ROWS, ids=[r[0] for r in ROWS])
+def test_readme_row_is_what_the_code_counts(layer, figure, why):
+    understood = [kind.__name__ for kind in KINDS if kind(layer, figure, why)]
+    assert understood, f"README FLOPs row not understood: | {layer} | {figure} | {why} |"
+    assert len(understood) == 1, f"row | {layer} | {figure} | read as {understood}"
