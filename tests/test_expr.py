@@ -305,12 +305,9 @@ def test_no_evaluation_ever(tmp_path):
     ("nn.ReflectionPad2d(2)", (1, 2, 4, 4)),
     ("nn.ReplicationPad3d(1)", (1, 2, 3, 3, 3)),
     ("nn.CircularPad2d(1)", (1, 2, 3, 3)),
-    pytest.param("nn.PixelShuffle(2)", (1, 8, 3, 3), marks=pytest.mark.xfail(
-        strict=True, reason="bug: PixelShuffle(2).spec() is 'PixelShuffle()' (the factor equals "
-                            "convcalc's field default, so it is dropped), which torch and convcalc refuse")),
-    pytest.param("nn.PixelUnshuffle(2)", (1, 2, 4, 6), marks=pytest.mark.xfail(
-        strict=True, reason="bug: PixelUnshuffle(2).spec() is 'PixelUnshuffle()' (the factor equals "
-                            "convcalc's field default, so it is dropped), which torch and convcalc refuse")),
+    ("nn.PixelShuffle(2)", (1, 8, 3, 3)),  # once printed as 'PixelShuffle()': the factor equalled a default
+    ("nn.PixelUnshuffle(2)", (1, 2, 4, 6)),
+    ("nn.ChannelShuffle(2)", (1, 6, 2, 2)),
     ("nn.PixelShuffle(3)", (1, 18, 2, 3)),
     ("nn.PixelUnshuffle(3)", (1, 2, 6, 3)),
     ("nn.ChannelShuffle(3)", (1, 6, 2, 2)),

@@ -19,7 +19,7 @@ from convcalc.layers.base import Layer, Parameterless, Pointwise, protocol_gaps
 from convcalc.layers.conv import ConvNd, ConvTransposeNd
 from convcalc.layers.registry import families, table
 from convcalc.numeric import kernels
-from convcalc.record import record
+from convcalc.record import fields, record
 
 FIXTURE = pathlib.Path(__file__).parent / "fixtures" / "torch_layers.json"
 
@@ -111,6 +111,16 @@ def test_every_registered_name_analyses_and_explains(key, convention):
         assert e.derived_shape == e.row.output_shape
         text = e.text()
         assert "NotImplemented" not in text and e.row.spec in text
+
+
+@pytest.mark.parametrize("key", sorted(ALL_SAMPLES))
+def test_every_spec_builds_the_same_layer_again(key):
+    """A layer's printed spec is an expression for the same layer (no argument dropped
+    because it happens to equal a default convcalc gave the field)."""
+    layer = build_layer(ALL_SAMPLES[key][0])
+    assert build_layer(layer.spec()) == layer
+    if not layer.wrapper:
+        assert type(layer)(*[getattr(layer, f.name) for f in fields(layer)]) == layer
 
 
 def test_a_family_missing_a_piece_is_named():

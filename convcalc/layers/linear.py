@@ -131,5 +131,8 @@ class LazyLinear(Layer):
         if not isinstance(self.template, Linear):
             raise ArgumentError("template", f"expected a Linear; got {self.template!r}")
 
+    def spec(self) -> str:
+        return "Lazy" + self.template.spec()  # in_features=0, as PyTorch prints it
+
     def resolve(self, inputs: Sequence[Shape]) -> Layer:
         return replace(self.template, in_features=inputs[0][-1])

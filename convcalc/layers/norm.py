@@ -101,6 +101,10 @@ class LazyBatchNorm(Layer):
     def spatial_ndim(self, shape: Shape) -> int:
         return len(shape) - 2
 
+    def spec(self) -> str:
+        # PyTorch prints a lazy batch norm with num_features=0 in front
+        return "Lazy" + self.template.spec().replace(f"({self.template.num_features}", "(0", 1)
+
     def resolve(self, inputs) -> Layer:
         x = inputs[0]
         if len(x) < 2:

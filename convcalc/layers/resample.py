@@ -8,7 +8,7 @@ from typing import Sequence
 from ..record import record, set_field
 from .windows import axis_name
 from .base import (ArgumentError, Layer, Parameterless, Pointwise, Shape, as_bool, as_choice, as_int,
-                   check_rank, fmt_shape)
+                   check_rank, fmt_shape, positional)
 from .formula import Sym, floor, term
 
 _IN = Sym("in", "{a}_in")
@@ -175,7 +175,7 @@ def _factor(layer: Layer, param: str) -> None:
 
 @record
 class PixelShuffle(Parameterless, Layer):
-    upscale_factor: int = 2
+    upscale_factor: int = positional()
 
     type_name = "PixelShuffle"
 
@@ -207,7 +207,7 @@ class PixelShuffle(Parameterless, Layer):
 
 @record
 class PixelUnshuffle(Parameterless, Layer):
-    downscale_factor: int = 2
+    downscale_factor: int = positional()
 
     type_name = "PixelUnshuffle"
 
@@ -239,7 +239,7 @@ class PixelUnshuffle(Parameterless, Layer):
 
 @record
 class ChannelShuffle(Parameterless, Pointwise, Layer):
-    groups: int = 1
+    groups: int = positional()
 
     type_name = "ChannelShuffle"
 
