@@ -407,6 +407,9 @@ def layer_names() -> list[str]:
 
 
 def _closest(name: str) -> str:
+    """A did-you-mean hint; none for names far longer than any layer's (difflib took 11 s on 1 MB)."""
+    if len(name) > 64:
+        return ""
     import difflib
     match = difflib.get_close_matches(name.lower(), list(table()), n=1, cutoff=0.6)
     return f"; did you mean {table()[match[0]].name!r}?" if match else ""
