@@ -94,8 +94,8 @@ def _warn(messages) -> None:
 
 @app.command(cls=_Command, short_help="Shapes, params, MACs, FLOPs, memory and receptive fields.",
              epilog=_examples("convcalc shape 'Conv2d(3, 64, 3, stride=2)' -i 1x3x224x224",
-                              "convcalc shape 'Conv2d(3, 8, 3)' ReLU 'Linear(8, 2)' -i 1x3x3x3 -f json",
-                              "convcalc shape @model.txt -i 1x3x32x32 --dtype torch.float16"))
+                              "convcalc shape 'Conv2d(3, 8, 3)' ReLU Flatten 'Linear(8, 2)' -i 1x3x3x3",
+                              "convcalc shape @model.txt -i 1x3x32x32 --dtype torch.float16 -f json"))
 def shape(
     layers: List[str] = LAYERS_ARG,
     input: str = INPUT_OPT,

@@ -6,9 +6,12 @@ what was found.  A `Location` says where: an argument, a file line, a column.
 
 from __future__ import annotations
 
+import re
+
 from .record import record
 
 QUOTE_LIMIT = 120  # characters of the user's text an error message or caret line shows
+_BYTE_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\udc([89a-f][0-9a-f])")
 
 
 def printable(text: str) -> str:
@@ -36,8 +39,8 @@ def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
 
 def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
     """`repr(value)` for a message: shortened, on one line, whatever the user typed."""
-    if isinstance(value, str):
-        return "'" + printable(shorten(value, limit)).replace("'", "\\'") + "'"
+    if isinstance(value, str):  # repr writes a non-UTF-8 byte as \\udcff: show it as \\xff
+        return _BYTE_ESCAPE.sub(r"\1\\x\2", repr(shorten(value, limit)))
     try:
         text = repr(value)
     except ValueError:  # an int of more than 4,300 digits, which Python will not print

@@ -1,5 +1,8 @@
 """Layer expressions: PyTorch constructor syntax, parsed safely, with precise errors."""
 
+import os
+import time
+
 import pytest
 
 import convcalc
@@ -82,6 +85,51 @@ def test_lazy_printed_form_drops_zero_in_channels():
 
 def test_split_chain_keeps_arrows_inside_strings():
     assert [p.strip() for p, _ in split_chain("A('->') -> B()")] == ["A('->')", "B()"]
+
+
+def test_split_chain_stops_at_an_overlong_piece():
+    text = "ReLU() -> " + "[]" * 100_000 + " -> ReLU()"
+    assert split_chain(text) == [("ReLU() ", 0), (text[len("ReLU() ->"):], len("ReLU() ->"))]
+    assert split_chain("A() -> B('->', [1, (2, 3)]) ->C") == [("A() ", 0), (" B('->', [1, (2, 3)]) ", 6), ("C", 30)]
+
+
+@pytest.mark.parametrize("expr, fragment, column", [
+    (os.fsdecode(b"Conv2d(3, \xff)"), "got the byte 0xff, which is not UTF-8 text", 11),
+    ("Conv2d(3,\x00 8)", "got a NUL character", 10),
+    ("Conv2d(3, \ud800)", "got the unpaired surrogate U+D800", 11),
+    ("Conv2d(3, " + "9" * 5000 + ")", "got a 5,000-digit number", 11),
+    ("Conv2d(3, 0x" + "f" * 300 + ")", "got one of 1,200 bits", 11),
+    ("Conv2d(3, -" + "9" * 400 + ")", "got one of 1,329 bits", 12),
+    ("Conv2d(3, " + "(" * 300 + "1" + ")" * 300 + ")", "too many nested parentheses", None),
+    ("Conv2d(3, " + "-" * 2000 + "1)", "nested deeper", 1),
+    ("A" * 100_001, "at most 100,000 characters; got 100,001", 1),
+    ("Conv2d(" + "1, " * 101 + ")", "at most 100 arguments, more than any PyTorch layer takes; got 101", 1),
+    ("Conv2d('éé', 3 3)", "syntax error", len("Conv2d('éé', ") + 1),  # columns count characters,
+    ("Conv2d(3, 8, 3, ×=1)", "invalid character '×'", len("Conv2d(3, 8, 3, ") + 1),  # not UTF-8 bytes
+    ("Conv2d(3, 8,\n 3 3)", "syntax error", len("Conv2d(3, 8,\n ") + 1),  # and run on past a newline
+])
+def test_parser_refuses_hostile_text(expr, fragment, column):
+    start = time.perf_counter()
+    with pytest.raises(ExpressionError) as info:
+        parse_call(expr, "<arg 1>")
+    assert time.perf_counter() - start < 1.0
+    err = info.value
+    assert fragment in err.message and "\n" not in str(err) and len(str(err)) < 300
+    if column is not None:
+        assert err.location.column == column, str(err)
+
+
+@pytest.mark.parametrize("expr, before", [
+    ("Conv2d(3, 8, 3, device='cpü', stride=0)", "Conv2d(3, 8, 3, device='cpü', stride="),
+    ("Conv2d(3, 8,\n 3, stride=0)", "Conv2d(3, 8,\n 3, stride="),
+    ("Identity('→') -> Conv2d(3, 8, 3, device='ü', stride=0)", "Identity('→') -> Conv2d(3, 8, 3, device='ü', stride="),
+])
+def test_columns_after_non_ascii_text_and_newlines(expr, before):
+    with pytest.raises(LayerConfigError) as info:
+        convcalc.analyze([expr], (1, 3, 8, 8), sources=["<arg 1>"])
+    assert info.value.location.column == len(before) + 1
+    source, caret = info.value.caret().splitlines()
+    assert caret.index("^") == source.index("0)")
 
 
 @pytest.mark.parametrize("expr, fragment, column", [
