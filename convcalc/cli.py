@@ -1,9 +1,10 @@
 """The command line: parses options, calls the API, maps errors to exit codes.
 
 Exit status: 0 ok, 1 a check failed, 2 bad input (one line on stderr, never a traceback),
-3 an internal error (a bug: still one line).  Heavy modules are imported inside the
-commands, so `convcalc shape` starts fast.  Only typer's public names are used, so the
-same code runs on every typer from 0.15 (click outside) to 0.29 (click bundled inside).
+3 an internal error (a bug, or a write the system refused: still one line).  Heavy modules
+are imported inside the commands, so `convcalc shape` starts fast.  Only typer's public
+names are used, so the same code runs on every typer from 0.15 (click outside) to 0.29
+(click bundled inside).
 """
 
 from __future__ import annotations
@@ -212,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         code = command.main(args=args, prog_name="convcalc", standalone_mode=False)
         sys.stdout.flush()  # a closed pipe shows up here rather than in Python's flush at exit
     except ConvcalcError as exc:
-        _say(f"error: {exc}", exc.caret())
+        _say(f"error: {exc}", exc.caret(_caret_width()))
         return 2
     except (KeyboardInterrupt, typer.Abort):
         _say("error: interrupted")
@@ -250,6 +251,19 @@ def _say(*lines: str | None) -> None:
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
+
+
+def _caret_width() -> int:
+    """How much source a caret line shows: QUOTE_LIMIT characters, or fewer in a narrower
+    terminal, where a wrapped source line would leave the caret under the wrong character."""
+    from .errors import QUOTE_LIMIT
+
+    try:
+        if sys.stderr.isatty():
+            return max(20, min(QUOTE_LIMIT, os.get_terminal_size(sys.stderr.fileno()).columns - 6))
+    except (AttributeError, OSError, ValueError):
+        pass
+    return QUOTE_LIMIT
 
 
 def _is_usage_error(exc: Exception) -> bool:

@@ -98,15 +98,15 @@ class ConvcalcError(Exception):
             return one_line(self.message)
         return one_line(f"{self.location}: {self.message}")
 
-    def caret(self) -> str | None:
-        """The source text around the column (at most QUOTE_LIMIT characters of it, on one
+    def caret(self, width: int = QUOTE_LIMIT) -> str | None:
+        """The source text around the column (at most `width` characters of it, on one
         line) with a caret under the column, when both are known."""
         loc = self.location
         if loc is None or loc.text is None or loc.column is None:
             return None
         text, index = loc.text, min(max(loc.column - 1, 0), len(loc.text))
-        start = max(0, min(index - QUOTE_LIMIT * 2 // 3, len(text) - QUOTE_LIMIT))
-        end = min(len(text), start + QUOTE_LIMIT)
+        start = max(0, min(index - width * 2 // 3, len(text) - width))
+        end = min(len(text), start + width)
         before = ("…" if start else "") + printable(text[start:index])
         after = printable(text[index:end]) + ("…" if end < len(text) else "")
         return f"  {before}{after}\n  {' ' * len(before)}^"

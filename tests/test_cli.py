@@ -271,7 +271,7 @@ def test_non_utf8_argv_from_the_shell():
                           capture_output=True, cwd=Path(__file__).parent.parent)
     lines = proc.stderr.decode().splitlines()
     assert proc.returncode == 2 and proc.stdout == b""
-    assert lines == ["error: <arg 1>:1:15: expected text in UTF-8; got the byte 0xff, which is not UTF-8 text",
+    assert lines == ["error: <arg 1>:1:15: expected UTF-8 text; got the byte 0xff",
                      "  Conv2d(3, 64, \\xff\\xfe)", "  " + " " * len("Conv2d(3, 64, ") + "^"]
 
 

@@ -94,7 +94,7 @@ def test_split_chain_stops_at_an_overlong_piece():
 
 
 @pytest.mark.parametrize("expr, fragment, column", [
-    (os.fsdecode(b"Conv2d(3, \xff)"), "got the byte 0xff, which is not UTF-8 text", 11),
+    (os.fsdecode(b"Conv2d(3, \xff)"), "expected UTF-8 text; got the byte 0xff", 11),
     ("Conv2d(3,\x00 8)", "got a NUL character", 10),
     ("Conv2d(3, \ud800)", "got the unpaired surrogate U+D800", 11),
     ("Conv2d(3, " + "9" * 5000 + ")", "got a 5,000-digit number", 11),
@@ -231,3 +231,13 @@ def test_sequential_errors(expr, fragment, column):
     with pytest.raises(convcalc.ConvcalcError) as info:
         convcalc.analyze([expr], (1, 3, 8, 8))
     assert fragment in info.value.message and info.value.location.column == column
+
+
+@pytest.mark.parametrize("width", [120, 40])
+def test_caret_line_shows_a_window_of_the_source(width):
+    chain = " -> ".join(["ReLU()"] * 40 + ["Conv2d(3, 8, 3, stride=0)"] + ["ReLU()"] * 40)
+    with pytest.raises(LayerConfigError) as info:
+        convcalc.analyze([chain], (1, 3, 8, 8), sources=["<arg 1>"])
+    source, caret = info.value.caret(width).splitlines()
+    assert source.startswith("  …") and source.endswith("…") and len(source) == 2 + width + 2
+    assert source[caret.index("^"):].startswith("0)")

@@ -95,12 +95,12 @@ def parse_call(text: str, source: str = "<expr>", offset: int = 0, line: int | N
         raise ExpressionError("expected a layer expression such as 'Conv2d(3, 64, 3)'; got nothing",
                               where(0))
     if len(stripped) > MAX_EXPRESSION:
-        raise ExpressionError(f"expected a layer expression of at most {MAX_EXPRESSION:,} characters; "
-                              f"got {len(stripped):,} (give long chains one layer per argument, "
-                              "or one per line in a file: @FILE)", where(0))
+        raise ExpressionError(f"expected a layer of at most {MAX_EXPRESSION:,} characters; got "
+                              f"{len(stripped):,} (give one layer per argument or per line of an @FILE)",
+                              where(0))
     bad = _UNREADABLE.search(stripped)
     if bad:
-        raise ExpressionError(f"expected text in UTF-8; got {_describe_char(bad.group())}",
+        raise ExpressionError(f"expected UTF-8 text; got {_describe_char(bad.group())}",
                               where(bad.start()))
     src = _Source(stripped, where, lead)
     try:
@@ -177,7 +177,7 @@ def _describe_char(ch: str) -> str:
     if ch == "\x00":
         return "a NUL character"
     if 0xDC80 <= code <= 0xDCFF:
-        return f"the byte 0x{code - 0xDC00:02x}, which is not UTF-8 text"
+        return f"the byte 0x{code - 0xDC00:02x}"
     return f"the unpaired surrogate U+{code:04X}"
 
 
