@@ -6,7 +6,56 @@ what was found.  A `Location` says where: an argument, a file line, a column.
 
 from __future__ import annotations
 
+import re
+
 from .record import record
+
+QUOTE_LIMIT = 120  # characters of the user's text an error message or caret line shows
+_BYTE_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\udc([89a-f][0-9a-f])")
+
+
+def printable(text: str) -> str:
+    """`text` on one line: control characters and the surrogates that stand for non-UTF-8
+    argv bytes are written as escapes (`\\n`, `\\xff`), so any terminal shows them."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # the stand-in Python's argv decoding uses for a non-UTF-8 byte
+        return f"\\x{code - 0xDC00:02x}"
+    return repr(ch)[1:-1]
+
+
+def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """At most `limit` characters of `text`, the middle elided, for quoting in a message."""
+    if len(text) <= limit:
+        return text
+    head = limit * 2 // 3
+    return f"{text[:head]}…{text[len(text) - (limit - head - 1):]}"
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """`repr(value)` for a message: shortened, on one line, whatever the user typed."""
+    if isinstance(value, str):  # repr writes a non-UTF-8 byte as \\udcff: show it as \\xff
+        return _BYTE_ESCAPE.sub(r"\1\\x\2", repr(shorten(value, limit)))
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more than 4,300 digits, which Python will not print
+        text = f"<a {type(value).__name__} too large to print>"
+    return printable(shorten(text, limit))
+
+
+def one_line(message: str) -> str:
+    """The message on one line with no word longer than QUOTE_LIMIT, so that a 10 MB
+    argument quoted by any check still gives a short error."""
+    if len(message) > QUOTE_LIMIT * 2:
+        words = message.split(" ")
+        message = shorten(" ".join(shorten(w) if len(w) > QUOTE_LIMIT else w for w in words),
+                          QUOTE_LIMIT * 4)
+    return printable(message)
 
 
 @record
@@ -46,15 +95,21 @@ class ConvcalcError(Exception):
 
     def __str__(self) -> str:
         if self.location is None:
-            return self.message
-        return f"{self.location}: {self.message}"
+            return one_line(self.message)
+        return one_line(f"{self.location}: {self.message}")
 
-    def caret(self) -> str | None:
-        """The source line with a caret under the column, when both are known."""
+    def caret(self, width: int = QUOTE_LIMIT) -> str | None:
+        """The source text around the column (at most `width` characters of it, on one
+        line) with a caret under the column, when both are known."""
         loc = self.location
         if loc is None or loc.text is None or loc.column is None:
             return None
-        return f"  {loc.text}\n  {' ' * (loc.column - 1)}^"
+        text, index = loc.text, min(max(loc.column - 1, 0), len(loc.text))
+        start = max(0, min(index - width * 2 // 3, len(text) - width))
+        end = min(len(text), start + width)
+        before = ("…" if start else "") + printable(text[start:index])
+        after = printable(text[index:end]) + ("…" if end < len(text) else "")
+        return f"  {before}{after}\n  {' ' * len(before)}^"
 
 
 class ExpressionError(ConvcalcError):

@@ -194,3 +194,144 @@ def test_explain_transposed_grouped_weight(capsys):
     _, out, _ = run(capsys, "explain", "ConvTranspose2d(8, 4, 3, stride=2, groups=2, bias=False)", "-i", "1x8x8x8")
     assert "weight = C_in × C_out/groups × k_H × k_W = 8 × 4/2 × 3 × 3 = 144" in out
     assert "= 1 × 8 × 8 × 8 × 4/2 × 3 × 3 = 9,216" in out  # N·C_in·in_spatial·(C_out/groups)·kernel
+
+
+def test_an_unexpected_exception_is_one_line_and_exit_3(capsys, monkeypatch):
+    import convcalc.api
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("injected fault\nwith a second line")
+
+    monkeypatch.setattr(convcalc.api, "analyze", broken)
+    code, out, err = run(capsys, "shape", "Conv2d(3, 8, 3)", "-i", "1x3x8x8")
+    assert code == 3 and out == ""
+    assert err.splitlines() == ["error: internal error (RuntimeError: injected fault\\nwith a second line); "
+                                "please report it with the command line"]
+
+
+class ClosedPipe(io.StringIO):
+    """A stdout whose reader has gone, as after `| head -1`."""
+
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+@pytest.mark.parametrize("argv", [["explain", "Conv2d(3, 8, 3)", "-i", "1x3x8x8"],
+                                  ["shape", "Conv2d(3, 8, 3)", "-i", "1x3x8x8", "-f", "json"],
+                                  ["layers"]])
+def test_a_closed_pipe_ends_quietly(capsys, monkeypatch, argv):
+    closed = ClosedPipe()
+    monkeypatch.setattr(sys, "stdout", closed)
+    stderr = sys.stderr
+    assert main(argv) == 0
+    assert capsys.readouterr().err == ""
+    assert sys.stdout is closed and sys.stderr is stderr  # click's stand-in wrappers are undone
+
+
+def _cli(*argv, **kwargs):
+    """convcalc in a subprocess with stdout buffered, as users run it (so that Python's flush
+    at exit meets a closed pipe too)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return subprocess.Popen([sys.executable, "-m", "convcalc", *argv], cwd=Path(__file__).parent.parent,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, **kwargs)
+
+
+@pytest.mark.parametrize("argv", [
+    ["explain", " -> ".join(["Conv2d(3, 3, 1)"] * 300), "-i", "1x3x8x8"],  # print(), ~350 KB
+    ["shape", " -> ".join(["ReLU()"] * 1000), "-i", "1x3x8x8"],  # a rich table, ~100 KB
+])
+def test_head_closing_the_pipe_ends_quietly(argv):
+    proc = _cli(*argv)
+    first = proc.stdout.readline()  # then go away, as `| head -1` does, with most still unwritten
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 0 and first and err == ""
+
+
+@pytest.mark.parametrize("argv", [["layers"], ["explain", "ReLU()", "-i", "1x3"], ["shape", "ReLU()", "-i", "1x3"],
+                                  ["shape", "ReLU()", "-i", "1x3", "-f", "json"]])
+def test_a_reader_gone_before_any_output_ends_quietly(argv):
+    proc = _cli(*argv)
+    proc.stdout.close()  # before convcalc has started: its first write meets a closed pipe
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 0 and err == ""
+
+
+def test_closed_stdout_and_a_full_disk():
+    proc = _cli("layers", preexec_fn=lambda: os.close(1))  # `convcalc layers >&-`
+    assert proc.wait() == 0 and proc.stderr.read() == b""
+    if not os.path.exists("/dev/full"):
+        return
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "convcalc", "layers"], stdout=full, stderr=subprocess.PIPE,
+                              cwd=Path(__file__).parent.parent, text=True)
+    assert proc.returncode == 3 and proc.stderr.splitlines() == ["error: [Errno 28] No space left on device"]
+
+
+def test_non_utf8_argv_from_the_shell():
+    proc = subprocess.run([sys.executable, "-m", "convcalc", "shape", b"Conv2d(3, 64, \xff\xfe)", "--input", "1x3x32x32"],
+                          capture_output=True, cwd=Path(__file__).parent.parent)
+    lines = proc.stderr.decode().splitlines()
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert lines == ["error: <arg 1>:1:15: expected UTF-8 text; got the byte 0xff",
+                     "  Conv2d(3, 64, \\xff\\xfe)", "  " + " " * len("Conv2d(3, 64, ") + "^"]
+
+
+def _help(capsys, *argv):
+    code, out, err = run(capsys, *argv, "-h")
+    assert code == 0 and err == ""
+    return out
+
+
+def _examples(help_text):
+    """The lines of the help's Examples paragraph."""
+    paragraph = help_text.split("Examples:\n")[1].split("\n\n")[0]
+    return [line.strip() for line in paragraph.splitlines()]
+
+
+@pytest.mark.parametrize("command", [[], ["shape"], ["explain"], ["layers"]])
+def test_help_has_usage_syntax_and_examples(capsys, command):
+    out = _help(capsys, *command)
+    assert out == run(capsys, *command, "--help")[1]  # -h is --help
+    usage = out.splitlines()[0]
+    assert usage.startswith(f"Usage: convcalc {' '.join(command)}".rstrip()) and "{" not in usage
+    flat = " ".join(out.split())
+    for needed in ("@FILE", "'->'", "nn.Sequential(...)", "Examples:"):
+        assert needed in flat, needed
+    examples = _examples(out)
+    assert 2 <= len(examples) <= 3 and all(e.startswith("convcalc ") for e in examples)
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_help_examples_run(capsys):
+    import shlex
+    for example in (e for command in ([], ["shape"], ["explain"], ["layers"])
+                    for e in _examples(_help(capsys, *command))):
+        argv = shlex.split(example.split("|")[0])[1:]
+        if any(a.startswith("@") for a in argv):
+            continue  # the user's own file
+        code, _, err = run(capsys, *argv)
+        assert code == 0, (example, err)
+
+
+def test_no_arguments_prints_help_on_stderr(capsys):
+    code, out, err = run(capsys)
+    assert code == 2 and out == "" and err.startswith("Usage: convcalc")
+
+
+def test_dtype_takes_torch_names_and_help_lists_them(capsys):
+    from convcalc.dtypes import DTYPE_BYTES
+    for name, size in [("torch.float16", 2), ("torch.half", 2), ("torch.float64", 8), ("torch.int8", 1)]:
+        _, out, _ = run(capsys, "shape", "Conv2d(3, 8, 3)", "-i", "1x3x10x10", "-f", "json", "--dtype", name)
+        assert json.loads(out)["layers"][0]["output_bytes"] == 8 * 8 * 8 * size
+    flat = "".join(_help(capsys, "shape").split())
+    assert all(name in flat for name in DTYPE_BYTES) and "torch.float16" in flat
+
+
+def test_input_as_torch_prints_it(capsys):
+    _, plain, _ = run(capsys, "shape", "Conv2d(3, 8, 3)", "-i", "1x3x32x32", "-f", "json")
+    _, pasted, _ = run(capsys, "shape", "Conv2d(3, 8, 3)", "-i", "torch.Size([1, 3, 32, 32])", "-f", "json")
+    assert json.loads(pasted) == json.loads(plain)

@@ -9,6 +9,9 @@ to the same layer.
 import ast
 import warnings
 
+import os
+import time
+
 import pytest
 
 import convcalc
@@ -187,6 +190,52 @@ def test_split_chain_keeps_arrows_inside_strings():
     assert [p.strip() for p, _ in split_chain("A('->') -> B()")] == ["A('->')", "B()"]
 
 
+def test_split_chain_stops_at_an_overlong_piece():
+    text = "ReLU() -> " + "[]" * 100_000 + " -> ReLU()"
+    assert split_chain(text) == [("ReLU() ", 0), (text[len("ReLU() ->"):], len("ReLU() ->"))]
+    assert split_chain("A() -> B('->', [1, (2, 3)]) ->C") == [("A() ", 0), (" B('->', [1, (2, 3)]) ", 6), ("C", 30)]
+
+
+@pytest.mark.parametrize("expr, fragment, column", [
+    (os.fsdecode(b"Conv2d(3, \xff)"), "expected UTF-8 text; got the byte 0xff", 11),
+    ("Conv2d(3,\x00 8)", "got a NUL character", 10),
+    ("Conv2d(3, \ud800)", "got the unpaired surrogate U+D800", 11),
+    ("Conv2d(3, " + "9" * 5000 + ")", "got a 5,000-digit number", 11),
+    ("Conv2d(3, 0x" + "f" * 300 + ")", "got one of 1,200 bits", 11),
+    ("Conv2d(3, -" + "9" * 400 + ")", "got one of 1,329 bits", 12),
+    ("Conv2d(3, " + "(" * 300 + "1" + ")" * 300 + ")", "too many nested parentheses", None),
+    ("Conv2d(3, " + "-" * 2000 + "1)", "nested deeper", 1),
+    ("A" * 100_001, "at most 100,000 characters; got 100,001", 1),
+    ("Conv2d(" + "1, " * 101 + ")", "at most 100 arguments, more than any PyTorch layer takes; got 101", 1),
+    ("Conv2d('éé', 3 3)", "syntax error", len("Conv2d('éé', ") + 1),  # columns count characters,
+    ("Conv2d(3, 8, 3, ×=1)", "invalid character '×'", len("Conv2d(3, 8, 3, ") + 1),  # not UTF-8 bytes
+    ("Conv2d(3, 8,\n 3 3)", "syntax error", len("Conv2d(3, 8,\n ") + 1),  # and run on past a newline
+])
+def test_parser_refuses_hostile_text(expr, fragment, column):
+    start = time.perf_counter()
+    with pytest.raises(ExpressionError) as info:
+        parse_call(expr, "<arg 1>")
+    assert time.perf_counter() - start < 1.0
+    err = info.value
+    assert fragment in err.message and "\n" not in str(err) and len(str(err)) < 300
+    if column is not None:
+        assert err.location.column == column, str(err)
+
+
+@pytest.mark.parametrize("expr, before", [
+    ("Conv2d(3, 8, 3, device='cpü', stride=0)", "Conv2d(3, 8, 3, device='cpü', stride="),
+    ("Conv2d(3, 8,\n 3, stride=0)", None),  # a call over two lines is shown on one
+    ("Identity('→') -> Conv2d(3, 8, 3, device='ü', stride=0)", "Identity('→') -> Conv2d(3, 8, 3, device='ü', stride="),
+])
+def test_columns_after_non_ascii_text_and_newlines(expr, before):
+    with pytest.raises(LayerConfigError) as info:
+        convcalc.analyze([expr], (1, 3, 8, 8), sources=["<arg 1>"])
+    if before is not None:
+        assert info.value.location.column == len(before) + 1
+    source, caret = info.value.caret().splitlines()
+    assert caret.index("^") == source.index("0)")
+
+
 @pytest.mark.parametrize("expr, fragment, column", [
     ("Conv2d(3,64,k=3", "unclosed '('", 7),
     ("Conv2d(3, 1+2)", "only literal values", 11),
@@ -335,3 +384,13 @@ def test_sequential_errors(expr, fragment, column):
     with pytest.raises(convcalc.ConvcalcError) as info:
         convcalc.analyze([expr], (1, 3, 8, 8))
     assert fragment in info.value.message and info.value.location.column == column
+
+
+@pytest.mark.parametrize("width", [120, 40])
+def test_caret_line_shows_a_window_of_the_source(width):
+    chain = " -> ".join(["ReLU()"] * 40 + ["Conv2d(3, 8, 3, stride=0)"] + ["ReLU()"] * 40)
+    with pytest.raises(LayerConfigError) as info:
+        convcalc.analyze([chain], (1, 3, 8, 8), sources=["<arg 1>"])
+    source, caret = info.value.caret(width).splitlines()
+    assert source.startswith("  …") and source.endswith("…") and len(source) == 2 + width + 2
+    assert source[caret.index("^"):].startswith("0)")

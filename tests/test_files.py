@@ -288,7 +288,9 @@ def test_argument_bytes_that_are_not_utf8(capsys):
     code, out, err = run(capsys, "shape", "ReLU()\n-> Conv2d(3, 64, \udcff\udcfe)", "-i", "1x3x8x8")
     assert code == 2 and out == ""
     column = len("-> Conv2d(3, 64, ") + 1
-    assert err == f"error: <arg 1>:2:{column}: expected UTF-8 text; got byte 0xff\n"
+    first, source, caret = err.splitlines()
+    assert first == f"error: <arg 1>:2:{column}: expected UTF-8 text; got the byte 0xff"
+    assert caret.index("^") == source.index("\\xff")
 
 
 def test_argument_with_a_byte_order_mark():

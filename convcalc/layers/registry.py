@@ -169,6 +169,10 @@ def layer_names() -> list[str]:
 
 
 def _closest(name: str) -> str:
+    """A did-you-mean hint.  A name over 64 characters cannot reach the 0.6 cutoff against
+    any layer's name, so difflib is not asked (its time grows with the name's length)."""
+    if len(name) > 64:
+        return ""
     import difflib
     match = difflib.get_close_matches(name.lower(), list(table()), n=1, cutoff=0.6)
     return f"; did you mean {table()[match[0]].name!r}?" if match else ""

@@ -25,7 +25,7 @@ import re
 
 from ..errors import ExpressionError, Location
 from ..record import record
-from .expr import LayerCall, call_from_node, parse_call, split_chain
+from .expr import MAX_EXPRESSION, LayerCall, call_from_node, parse_call, split_chain
 
 _PREFIX = re.compile(r"\s*\(([^()\s]+)\):[ \t]*")  # `(features): `, `(0-2): `
 _RANGE = re.compile(r"(\d{1,9})-(\d{1,9})$")
@@ -33,7 +33,6 @@ _REPEAT = re.compile(r"(\d{1,9}) x ")
 _HEADER = re.compile(r"[A-Za-z_][\w.]*\($")  # `Sequential(`, `BasicBlock(` alone
 _SELF_ATTR = re.compile(r"\s*self\.([A-Za-z_]\w*)\s*=(?!=)")
 _ASSIGN = re.compile(r"\s*[A-Za-z_]\w*\s*=(?!=)")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _EMPTY_CONTAINERS = ("sequential", "modulelist", "moduledict")
 _PLAIN_CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
 
@@ -66,13 +65,6 @@ def read_pasted(text: str, source: str) -> list[Pasted]:
     """The layers of pasted text, in order; ExpressionError (with file:line:column) if not."""
     if text.startswith("\ufeff"):  # a byte-order mark, e.g. from `$(cat file)`
         text = text[1:]
-    bad = _SURROGATE.search(text)
-    if bad:  # bytes that were not UTF-8 (argv decodes them as lone surrogates)
-        line = text.count("\n", 0, bad.start()) + 1
-        column = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
-        code = ord(bad.group())
-        found = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
-        raise ExpressionError(f"expected UTF-8 text; got {found}", Location(source, line, column))
     return _Reader(text, source).read()
 
 
@@ -242,8 +234,13 @@ class _Reader:
                 cut = len(body) - len(body[assign.end():].lstrip())
                 body, base = body[cut:], base + cut
         row, col = place(base)
+        if len(body) > MAX_EXPRESSION:  # parse_call words the refusal, before any parsing
+            parse_call(body, self.source, col, row + 1, self.raw[row])
         try:
             tree = ast.parse(body, mode="eval")
+        except (RecursionError, MemoryError):  # too deeply nested: parse_call says so
+            parse_call(body, self.source, col, row + 1, self.raw[row])
+            raise
         except (SyntaxError, ValueError) as exc:
             if "\n" not in body or not isinstance(exc, SyntaxError):
                 # one line: parse_call words the error and points at the column
@@ -362,40 +359,26 @@ def _pairs(call: ast.Call, where) -> list[tuple[str, ast.AST]]:
     return pairs
 
 
+#: a quoted string (to its end if unclosed), or a `#`: scanned by the regex engine, so a
+#: 10 MB line costs milliseconds
+_STRING = r"""'[^'\\]*(?:\\.[^'\\]*)*'?|"[^"\\]*(?:\\.[^"\\]*)*"?"""
+_STRING_OR_HASH = re.compile(_STRING + "|#")
+_STRINGS = re.compile(_STRING)
+
+
 def _strip_comment(line: str) -> str:
     """The line without a `#` comment (a `#` inside quotes stays)."""
-    quote = ""
-    i = 0
-    while i < len(line):
-        ch = line[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "#":
-            return line[:i]
-        i += 1
+    if "#" not in line:
+        return line
+    for match in _STRING_OR_HASH.finditer(line):
+        if match.group() == "#":
+            return line[:match.start()]
     return line
 
 
 def _depth_change(line: str) -> int:
     """Open minus closed brackets on a line (brackets inside quotes do not count)."""
-    depth, quote, i = 0, "", 0
-    while i < len(line):
-        ch = line[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        i += 1
-    return depth
+    if "'" in line or '"' in line:
+        line = _STRINGS.sub("", line)
+    return (line.count("(") + line.count("[") + line.count("{")
+            - line.count(")") - line.count("]") - line.count("}"))
