@@ -255,3 +255,12 @@ def test_torch_quirks(expr, shape, expected):
             convcalc.analyze([expr], shape)
     else:
         assert convcalc.analyze([expr], shape).total.output_shape == expected
+
+
+def test_a_channel_error_on_an_unbatched_reading_says_so():
+    with pytest.raises(convcalc.IncompatibleInputError) as info:
+        convcalc.analyze(["Conv2d(3, 8, 3)"], (1, 3, 32))  # meant N, C, L? Conv2d reads C, H, W
+    assert "reads a 3-D input as unbatched (C, H, W); a batched input has 4 dims" in info.value.message
+    with pytest.raises(convcalc.IncompatibleInputError) as info:
+        convcalc.analyze(["Conv2d(3, 8, 3)"], (1, 4, 32, 32))
+    assert "unbatched" not in info.value.message

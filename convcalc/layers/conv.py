@@ -86,8 +86,13 @@ class _ConvArgs:
         check_rank(self, x, (n + 1, n + 2), unbatched=n + 1)
         channels = x[-n - 1]
         if channels != self.in_channels:
+            unbatched = ""
+            if len(x) == n + 1:  # PyTorch reads (C, *spatial) without a batch dim
+                axes = ", ".join(axis_name(i, n) for i in range(n))
+                unbatched = (f" (PyTorch reads a {n + 1}-D input as unbatched (C, {axes}); a batched "
+                             f"input has {n + 2} dims)")
             raise self.fail(f"expected input with {self.in_channels} channels; got {channels} "
-                            f"channels in shape {fmt_shape(x)}")
+                            f"channels in shape {fmt_shape(x)}{unbatched}")
 
     def params(self, terms=None) -> int:
         weight = term(terms, "weight", weight_formula(self.ndim, isinstance(self, ConvTransposeNd)),
