@@ -64,6 +64,9 @@ def _table() -> dict[str, Spec]:
     from .padding import PadNd
     from .pool import AdaptivePoolNd, AvgPoolNd, MaxPoolNd
     from .resample import ChannelShuffle, PixelShuffle, PixelUnshuffle, Upsample
+    from .elementwise import Softmax2d
+    from .fold import Fold, Unfold
+    from .norm import GroupNorm, InstanceNormNd, LayerNorm, LocalResponseNorm
 
     t: dict[str, Spec] = {}
 
@@ -117,6 +120,19 @@ def _table() -> dict[str, Spec]:
     add("PixelShuffle", PixelShuffle, (("upscale_factor", REQUIRED),))
     add("PixelUnshuffle", PixelUnshuffle, (("downscale_factor", REQUIRED),))
     add("ChannelShuffle", ChannelShuffle, (("groups", REQUIRED),))
+    for n in (1, 2, 3):
+        add(f"InstanceNorm{n}d", InstanceNormNd, (("num_features", REQUIRED), ("eps", 1e-5), ("momentum", 0.1),
+                                                  ("affine", False), ("track_running_stats", False)) + FACTORY,
+            partial(InstanceNormNd, ndim=n), keyword_only=(("bias", True),))
+    add("GroupNorm", GroupNorm, (("num_groups", REQUIRED), ("num_channels", REQUIRED), ("eps", 1e-5),
+                                 ("affine", True)) + FACTORY, keyword_only=(("bias", True),))
+    add("LayerNorm", LayerNorm, (("normalized_shape", REQUIRED), ("eps", 1e-5), ("elementwise_affine", True),
+                                 ("bias", True)) + FACTORY)
+    add("LocalResponseNorm", LocalResponseNorm, (("size", REQUIRED), ("alpha", 1e-4), ("beta", 0.75), ("k", 1.0)))
+    add("Unfold", Unfold, (("kernel_size", REQUIRED), ("dilation", 1), ("padding", 0), ("stride", 1)))
+    add("Fold", Fold, (("output_size", REQUIRED), ("kernel_size", REQUIRED), ("dilation", 1), ("padding", 0),
+                       ("stride", 1)))
+    add("Softmax2d", Softmax2d, ())
     add("Add", ElementwiseMerge, (), partial(ElementwiseMerge, "Add"))
     add("Mul", ElementwiseMerge, (), partial(ElementwiseMerge, "Mul"))
     add("Concat", Concat, (("dim", 1),))
