@@ -98,8 +98,8 @@ class Unfold(_Blocks, Parameterless, Layer):
         c, h, w = x[-3:]
         hb, wb = self.blocks((h, w), terms)
         if hb < 1 or wb < 1:
-            raise self.fail(f"no complete block fits: {hb}×{wb} blocks for spatial size {h}×{w} "
-                            f"({self.geometry()})")
+            raise self.fail(f"expected at least 1 block along H and W; got {hb}×{wb} blocks for spatial "
+                            f"size {h}×{w} ({self.geometry()})")
         env = {"C_in": c, **self.kernel_env()}
         channels = term(terms, "C_out", BLOCK_VALUES, env, note="each column holds one block of every channel")
         length = term(terms, "L_out", BLOCKS, {"H_blocks": hb, "W_blocks": wb}, note="one column per block")
