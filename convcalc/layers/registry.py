@@ -184,20 +184,16 @@ def layer_names() -> list[str]:
     return sorted(spec.name for key, spec in table().items() if key != "cat")
 
 
-def _shown(value: object) -> str:
-    return repr(value)
-
-
-def signature(spec: Spec, factory: bool = False) -> str:
+def signature(spec: Spec) -> str:
     """PyTorch's call signature as the registry holds it, e.g. `Conv2d(in_channels,
-    out_channels, kernel_size, stride=1, ...)`; device= and dtype= only with `factory`."""
+    out_channels, kernel_size, stride=1, ...)`, without device= and dtype=."""
     if spec.any_args:
         return f"{spec.name}(*args, **kwargs)"
-    parts = [name if default is REQUIRED else f"{name}={_shown(default)}"
-             for name, default in spec.params if factory or name not in dict(FACTORY)]
+    parts = [name if default is REQUIRED else f"{name}={default!r}"
+             for name, default in spec.params if name not in dict(FACTORY)]
     if spec.keyword_only:
         parts.append("*")
-        parts.extend(f"{name}={_shown(default)}" for name, default in spec.keyword_only)
+        parts.extend(f"{name}={default!r}" for name, default in spec.keyword_only)
     return f"{spec.name}({', '.join(parts)})"
 
 
@@ -225,12 +221,12 @@ def describe(spec: Spec, width: int = 80) -> list[str]:
         return lines + block("arguments", "any; PyTorch ignores them")
     shown = [(n, d) for n, d in spec.params if n not in dict(FACTORY)]
     required = [n for n, d in shown if d is REQUIRED]
-    defaults = [f"{n}={_shown(d)}" for n, d in shown if d is not REQUIRED]
+    defaults = [f"{n}={d!r}" for n, d in shown if d is not REQUIRED]
     lines += block("required", ", ".join(required) or "nothing")
     if defaults:
         lines += block("defaults", ", ".join(defaults))
     if spec.keyword_only:
-        lines += block("keyword-only", ", ".join(f"{n}={_shown(d)}" for n, d in spec.keyword_only))
+        lines += block("keyword-only", ", ".join(f"{n}={d!r}" for n, d in spec.keyword_only))
     aliases = aliases_of(spec)
     own = [a for a in ALIASES if a in dict(spec.params) | dict(spec.keyword_only)]
     text = ", ".join(f"{a}={n}" for a, n in aliases.items()) or "none"
