@@ -165,6 +165,12 @@ def _feature_count(param: str, value: object, sizes_tensors: bool) -> object:
     return as_int(param, value)
 
 
+def _real(param: str, value: object) -> float:
+    """A float argument of these families: PyTorch's functional ops take bools and ints
+    for it too (`eps=True` is 1.0), but not strings."""
+    return as_float(param, float(value) if isinstance(value, bool) else value)
+
+
 def _affine_params(layer: Layer, terms, count: Expr, env: dict, bias: bool) -> int:
     weight = term(terms, "weight (γ)", count, env)
     return weight + (term(terms, "bias (β)", count, env) if bias else 0)
@@ -190,7 +196,7 @@ class GroupNorm(Layer):
         set_field(self, "num_groups", groups)
         for flag in ("affine", "bias"):
             set_field(self, flag, as_bool(flag, getattr(self, flag)))
-        set_field(self, "eps", as_float("eps", self.eps))
+        set_field(self, "eps", _real("eps", self.eps))
         channels = _feature_count("num_channels", self.num_channels, self.affine)
         if channels % groups:
             raise ArgumentError("num_channels", f"num_channels ({channels}) must be divisible by "
@@ -248,7 +254,7 @@ class LayerNorm(Layer):
         for v in items:
             as_int("normalized_shape", v, minimum=0)
         set_field(self, "normalized_shape", tuple(items))
-        set_field(self, "eps", as_float("eps", self.eps))
+        set_field(self, "eps", _real("eps", self.eps))
         for flag in ("elementwise_affine", "bias"):
             set_field(self, flag, as_bool(flag, getattr(self, flag)))
 
@@ -293,9 +299,9 @@ class InstanceNormNd(Layer):
     def check(self) -> None:
         for flag in ("affine", "track_running_stats", "bias"):
             set_field(self, flag, as_bool(flag, getattr(self, flag)))
-        set_field(self, "eps", as_float("eps", self.eps))
+        set_field(self, "eps", _real("eps", self.eps))
         if self.momentum is not None:
-            set_field(self, "momentum", as_float("momentum", self.momentum))
+            set_field(self, "momentum", _real("momentum", self.momentum))
         set_field(self, "num_features", _feature_count("num_features", self.num_features,
                                                        self.affine or self.track_running_stats))
 
@@ -371,7 +377,7 @@ class LocalResponseNorm(Parameterless, Pointwise, Layer):
             raise ArgumentError("size", f"size must be an integer; got {self.size!r}")
         set_field(self, "size", as_int("size", self.size))
         for key in ("alpha", "beta", "k"):
-            set_field(self, key, as_float(key, getattr(self, key)))
+            set_field(self, key, _real(key, getattr(self, key)))
 
     def spatial_ndim(self, shape: Shape) -> int:
         return len(shape) - 2
