@@ -241,3 +241,28 @@ def test_fold_counts_values_landing_inside():
                  if 0 <= bh * s - p + i < oh and 0 <= bw * s - p + j < ow)
     row = convcalc.analyze([f"Fold((5, 7), {k}, stride={s}, padding={p})"], (2, 3 * k * k, math.prod(blocks))).layers[0]
     assert row.flops == 2 * 3 * landed and row.macs == 0
+
+
+def test_fold_flops_agree_with_tracing_every_value():
+    """Random geometries: the closed-form count of values landing inside the output
+    against tracing each (block, kernel offset) pair."""
+    import random
+    rng = random.Random(7)
+    for _ in range(300):
+        k, s, d, p = (rng.randint(1, 4) for _ in range(4))
+        o = [rng.randint(max(1, d * (k - 1) + 1 - 2 * p), 12) for _ in range(2)]
+        blocks = [(size + 2 * p - d * (k - 1) - 1) // s + 1 for size in o]
+        expr = f"Fold({tuple(o)}, {k}, dilation={d}, padding={p}, stride={s})"
+        row = convcalc.analyze([expr], (2 * k * k, blocks[0] * blocks[1])).layers[0]
+        per_axis = [sum(1 for b in range(n) for j in range(k) if 0 <= b * s - p + j * d < size)
+                    for n, size in zip(blocks, o)]
+        assert row.flops == 2 * per_axis[0] * per_axis[1], expr
+
+
+def test_fold_with_absurd_sizes_answers_at_once():
+    import time
+    start = time.perf_counter()
+    big = 2**40
+    row = convcalc.analyze([f"Fold(({big}, 1), ({big}, 1), stride=({big // 2}, 1))"], (big, 1)).layers[0]
+    assert time.perf_counter() - start < 1.0
+    assert row.output_shape == (1, big, 1) and row.flops == big  # one block, every value inside

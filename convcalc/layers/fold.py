@@ -161,17 +161,13 @@ class Fold(_Blocks, Parameterless, Layer):
         return x[:-2] + (channels, h, w)
 
     def landings(self, i: int) -> int:
-        """(kernel offset, block) pairs along axis i that land inside the output, not in its
-        padding: for offset j, blocks b with 0 <= b×stride − padding + j×dilation < size."""
+        """(kernel offset j, block b) pairs along axis i that land inside the output, not in
+        its padding: 0 <= b×stride − padding + j×dilation < size. Counted in closed form
+        (O(log) in the sizes), so an absurdly large kernel or output answers at once."""
         size, k, s, d, p = (self.output_size[i], self.kernel_size[i], self.stride[i], self.dilation[i],
                             self.padding[i])
         blocks = (size + 2 * p - d * (k - 1) - 1) // s + 1
-        count = 0
-        for j in range(k):
-            first = max(0, -((j * d - p) // s))  # ceil((p − j×d) / s)
-            last = min(blocks - 1, (size - 1 + p - j * d) // s)
-            count += max(0, last - first + 1)
-        return count
+        return _pairs_up_to(size - 1 + p, blocks, k, s, d) - _pairs_up_to(p - 1, blocks, k, s, d)
 
     def rf_effect(self, inputs, output):
         from .rf import RFEffect
@@ -194,5 +190,38 @@ class Fold(_Blocks, Parameterless, Layer):
         blocks = (size + 2 * p - d * (k - 1) - 1) // s + 1
         if blocks * k > 1_000_000:  # not counted for absurd sizes
             return 0
-        covered = {b * s - p + j * d for b in range(blocks) for j in range(k)}
-        return sum(1 for o in range(size) if o not in covered)
+        covered = {o for b in range(blocks) for j in range(k) if 0 <= (o := b * s - p + j * d) < size}
+        return size - len(covered)
+
+
+def _pairs_up_to(t: int, blocks: int, k: int, s: int, d: int) -> int:
+    """#{(b, j): 0 <= b < blocks, 0 <= j < k, b×s + j×d <= t}.
+
+    For block b the offsets j <= (t − b×s)/d count, at most k: blocks up to
+    (t − (k−1)×d)/s take all k, later ones floor((t − b×s)/d) + 1 while b×s <= t, and
+    those floors are summed by `_floor_sum`."""
+    if t < 0 or blocks <= 0:
+        return 0
+    last = min(blocks - 1, t // s)  # the last block with b×s <= t
+    full = min(last, (t - (k - 1) * d) // s) if t >= (k - 1) * d else -1  # blocks that take all k
+    n = last - full  # blocks full+1 .. last, written b = last − i for i < n
+    partial = _floor_sum(n, d, s, t - last * s) + n if n > 0 else 0
+    return (full + 1) * k + partial
+
+
+def _floor_sum(n: int, m: int, a: int, b: int) -> int:
+    """sum(floor((a×i + b) / m) for i in range(n)), for a, b >= 0 and m >= 1, in O(log)
+    steps (the Euclidean-like reduction of the classic floor-sum algorithm)."""
+    total = 0
+    while True:
+        if a >= m:
+            total += n * (n - 1) // 2 * (a // m)
+            a %= m
+        if b >= m:
+            total += n * (b // m)
+            b %= m
+        y_max = a * n + b
+        if y_max < m:
+            return total
+        n, b = divmod(y_max, m)
+        m, a = a, m
