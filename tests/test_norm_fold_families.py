@@ -266,3 +266,23 @@ def test_fold_with_absurd_sizes_answers_at_once():
     row = convcalc.analyze([f"Fold(({big}, 1), ({big}, 1), stride=({big // 2}, 1))"], (big, 1)).layers[0]
     assert time.perf_counter() - start < 1.0
     assert row.output_shape == (1, big, 1) and row.flops == big  # one block, every value inside
+
+
+# (input, kernel, stride, padding, output) rows of the Conv2d tutorial in the seeds
+# (001_550b2e608409e9cd.txt: "H_o = (H_i + 2P − F)/S + 1")
+SEED_ROWS = [(5, 2, 1, 0, 4), (5, 3, 1, 0, 3), (5, 2, 2, 0, 2), (6, 2, 2, 0, 3), (5, 2, 1, 1, 6),
+             (5, 3, 1, 1, 5), (5, 3, 2, 2, 3)]
+
+
+@pytest.mark.parametrize("size, kernel, stride, padding, out", SEED_ROWS)
+def test_unfold_is_the_im2col_of_the_seed_convolutions(size, kernel, stride, padding, out):
+    """im2col: one column of F×F values per output position, so the convolution is a
+    (C_out, C×F×F) weight times the (C×F×F, L) columns, L = H_o × W_o positions."""
+    c, c_out = 3, 4
+    (row,) = convcalc.analyze([f"Unfold({kernel}, padding={padding}, stride={stride})"],
+                              (1, c, size, size)).layers
+    assert row.output_shape == (1, c * kernel * kernel, out * out)
+    (conv,) = convcalc.analyze([f"Conv2d({c}, {c_out}, {kernel}, stride={stride}, padding={padding})"],
+                               (1, c, size, size)).layers
+    assert conv.output_shape[-2:] == (out, out)
+    assert conv.macs == c_out * row.output_shape[1] * row.output_shape[2]  # the matrix product's MACs
