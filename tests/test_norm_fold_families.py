@@ -286,3 +286,44 @@ def test_unfold_is_the_im2col_of_the_seed_convolutions(size, kernel, stride, pad
                                (1, c, size, size)).layers
     assert conv.output_shape[-2:] == (out, out)
     assert conv.macs == c_out * row.output_shape[1] * row.output_shape[2]  # the matrix product's MACs
+
+
+# ------------------------------------------------------------------ against the brute-force tracer
+
+try:
+    from test_receptive_field import Repeat, Scatter, Traced, Window, brute_force_rf
+except ImportError:  # tests/ imported as a package
+    from tests.test_receptive_field import Repeat, Scatter, Traced, Window, brute_force_rf
+
+
+class Whole:
+    """Statistics over an axis of n units: every output unit reads all n (the tracer's
+    own map, independent of convcalc's WholeAxis step)."""
+
+    up = 1
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def reads(self, o: int) -> list[int]:
+        return list(range(self.n))
+
+
+TRACED = [  # (exprs on a 1-D input of 16, the tracer's ops)
+    (["Conv1d(2, 2, 3, padding=1)", "GroupNorm(1, 2)", "Conv1d(2, 2, 3, padding=1)"],
+     [Window(3, 1, 1), Whole(16), Window(3, 1, 1)]),
+    (["Conv1d(2, 2, 5, stride=2, padding=1)", "InstanceNorm1d(2)", "MaxPool1d(2)"],
+     [Window(5, 2, 1), Whole(7), Window(2, 2)]),
+    (["ConvTranspose1d(2, 2, 3, stride=3, dilation=2)", "InstanceNorm1d(2, affine=True)", "Conv1d(2, 2, 2)"],
+     [Scatter(3, 3, 0, 2), Whole(3 * 15 + 2 * 2 + 1), Window(2)]),
+    (["Upsample(scale_factor=2)", "LayerNorm(32)", "Conv1d(2, 2, 3, stride=2)"],
+     [Repeat(2), Whole(32), Window(3, 2)]),
+    (["Conv1d(2, 2, 3)", "InstanceNorm1d(2, track_running_stats=True)", "LocalResponseNorm(2)",
+      "Conv1d(2, 2, 3, dilation=2)"], [Window(3), Window(1), Window(1), Window(3, 1, 0, 2)]),
+]
+
+
+@pytest.mark.parametrize("exprs, ops", TRACED, ids=[" -> ".join(t[0]) for t in TRACED])
+def test_norm_receptive_fields_match_the_tracer(exprs, ops):
+    field = convcalc.analyze(exprs, (1, 2, 16)).layers[-1].receptive_field
+    assert Traced(field.size[0], Fraction(field.stride[0]), field.start[0]) == brute_force_rf(ops)
