@@ -167,11 +167,12 @@ def _feature_count(param: str, value: object, sizes_tensors: bool) -> object:
 
 def _real(param: str, value: object) -> float:
     """A float argument of these families: PyTorch's functional ops take bools and ints
-    for it too (`eps=True` is 1.0), but not strings."""
+    for it too (`eps=True` is 1.0), but no strings (as_float's bare `inf`/`nan`, which
+    print(model) writes for such values, aside)."""
     return as_float(param, float(value) if isinstance(value, bool) else value)
 
 
-def _affine_params(layer: Layer, terms, count: Expr, env: dict, bias: bool) -> int:
+def _affine_params(terms, count: Expr, env: dict, bias: bool) -> int:
     weight = term(terms, "weight (γ)", count, env)
     return weight + (term(terms, "bias (β)", count, env) if bias else 0)
 
@@ -224,7 +225,7 @@ class GroupNorm(Layer):
     def params(self, terms=None) -> int:
         if not self.affine:
             return 0
-        return _affine_params(self, terms, CHANNELS, {"num_channels": self.num_channels}, self.bias)
+        return _affine_params(terms, CHANNELS, {"num_channels": self.num_channels}, self.bias)
 
     def rf_effect(self, inputs, output):
         x = inputs[0]
@@ -271,7 +272,7 @@ class LayerNorm(Layer):
         if not self.elementwise_affine:
             return 0
         env = {"normalized": math.prod(self.normalized_shape)}
-        return _affine_params(self, terms, NORMALIZED, env, self.bias)
+        return _affine_params(terms, NORMALIZED, env, self.bias)
 
     def rf_effect(self, inputs, output):
         x = inputs[0]
@@ -328,7 +329,7 @@ class InstanceNormNd(Layer):
     def params(self, terms=None) -> int:
         if not self.affine:
             return 0
-        return _affine_params(self, terms, FEATURES, {"num_features": self.num_features}, self.bias)
+        return _affine_params(terms, FEATURES, {"num_features": self.num_features}, self.bias)
 
     def buffers(self, terms=None) -> int:
         if not self.track_running_stats:
