@@ -154,17 +154,26 @@ def explain(
     _warn(w for e in explanations for w in (f"{e.row.name}: {n}" for n in e.row.notes))
 
 
-@app.command("layers", cls=_Command, short_help="List the layer names convcalc understands.",
-             epilog=_examples("convcalc layers", "convcalc layers | grep -i pool"))
-def list_layers() -> None:
-    """List the layer names convcalc understands.
+@app.command("layers", cls=_Command, short_help="The layers convcalc understands, with their signatures.",
+             epilog=_examples("convcalc layers", "convcalc layers | grep -i pool", "convcalc layers nn.conv2d"))
+def list_layers(
+    name: str = typer.Argument(None, metavar="[NAME]", show_default=False,
+                               help="One layer (any case, nn. prefix allowed): its signature, defaults "
+                                    "and the aliases that apply."),
+) -> None:
+    """List the layers convcalc understands, one signature a line, or describe one.
 
     Each name is written in a LAYER as a PyTorch constructor call, e.g. 'Conv2d(3, 64, 3)';
     '->' joins layers into a chain, a pasted nn.Sequential(...) reads as its layers, and
     @FILE reads them from a file, one per line.
     """
-    from .layers import layer_names
-    print("\n".join(layer_names()))
+    from .errors import Location
+    from .layers.registry import describe, layer_names, lookup, signature, table
+
+    if name is None:
+        print("\n".join(signature(table()[n.lower()]) for n in layer_names()))
+        return
+    print("\n".join(describe(lookup(name, Location("<arg 1>")))))
 
 
 def _version(value: bool) -> None:

@@ -90,6 +90,10 @@ AVGPOOL_SIG = AVGPOOL1_SIG + ("divisor_override",)
 ADAPTIVE_SIG = ("output_size",)
 UPSAMPLE_SIG = ("size", "scale_factor", "mode", "align_corners", "recompute_scale_factor")
 LINEAR_SIG = ("in_features", "out_features", "bias")
+UNFOLD_SIG = ("kernel_size", "dilation", "padding", "stride")
+FOLD_SIG = ("output_size",) + UNFOLD_SIG
+GROUPNORM_SIG = ("num_groups", "num_channels", "eps", "affine")
+INSTANCENORM_SIG = ("num_features", "eps", "momentum", "affine", "track_running_stats")
 
 ALIASES = {"kernel_size": "k", "stride": "s", "padding": "p", "dilation": "d",
            "groups": "g", "output_padding": "op"}
@@ -459,12 +463,74 @@ def linear_cases(draw) -> LayerCase:
     return LayerCase(spec, lead + (last,))
 
 
+@st.composite
+def block_geometry(draw, *, wild: bool = True) -> dict:
+    """Unfold's and Fold's kernel_size, dilation, padding and stride (2 spatial axes)."""
+    present: dict[str, Any] = {"kernel_size": draw(int_or_tuple(2, 1 if not wild else 0, 4, wild=wild,
+                                                                list_ok=True))}
+    for name, lo, hi in (("dilation", 1, 2), ("padding", 0, 2), ("stride", 1, 3)):
+        if chance(draw, 50):
+            present[name] = draw(int_or_tuple(2, lo - (1 if wild and chance(draw, 5) else 0), hi, wild=wild))
+    return present
+
+
+def _pair(value) -> tuple[int, int]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)  # type: ignore[return-value]
+
+
+@st.composite
+def unfold_cases(draw) -> LayerCase:
+    """Unfold (im2col) on inputs of any rank; blocks that do not fit are met too."""
+    spec = draw(render("Unfold", UNFOLD_SIG, draw(block_geometry()), aliases=True))
+    return LayerCase(spec, draw(input_shape(2, None)))
+
+
+@st.composite
+def fold_cases(draw) -> LayerCase:
+    """Fold (col2im) whose input mostly holds as many columns as its output_size has
+    blocks, and C×k_H×k_W values per column."""
+    present = draw(block_geometry())
+    out = draw(int_or_tuple(2, 1, 7, wild=True))
+    present = {"output_size": out, **present}
+    spec = draw(render("Fold", FOLD_SIG, present, aliases=True))
+    k, d, p, s, o = (_pair(present.get(n, default)) for n, default in
+                     (("kernel_size", 1), ("dilation", 1), ("padding", 0), ("stride", 1), ("output_size", 1)))
+    if all(len(v) == 2 and min(v) > 0 for v in (k, d, s, o)) and min(p) >= 0:
+        blocks = [(o[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(2)]
+        length = max(1, blocks[0] * blocks[1]) if chance(draw, 85) else draw(st.integers(1, 20))
+        values = k[0] * k[1] * draw(st.integers(1, 3)) if chance(draw, 90) else draw(st.integers(1, 20))
+    else:
+        length, values = draw(st.integers(1, 20)), draw(st.integers(1, 20))
+    roll = draw(st.integers(0, 99))
+    shape = (draw(st.integers(1, 2)), values, length) if roll < 75 else (
+        (values, length) if roll < 95 else (1, 1, values, length))
+    return LayerCase(spec, shape)
+
+
+@st.composite
+def norm_spec(draw, n: int, channels: int) -> LayerSpec:
+    """GroupNorm or InstanceNorm{n}d for `channels` channels (rarely the wrong count)."""
+    c = channels if chance(draw, 95) else channels + 1
+    if chance(draw, 50):
+        groups = draw(st.sampled_from([g for g in range(1, c + 1) if c % g == 0]))
+        present: dict[str, Any] = {"num_groups": groups, "num_channels": c}
+        if chance(draw, 30):
+            present["affine"] = draw(st.booleans())
+        return draw(render("GroupNorm", GROUPNORM_SIG, present))
+    present = {"num_features": c}
+    for flag in ("affine", "track_running_stats"):
+        if chance(draw, 40):
+            present[flag] = draw(st.booleans())
+    return draw(render(f"InstanceNorm{n}d", INSTANCENORM_SIG, present))
+
+
 # --------------------------------------------------------------------------- chains
 
 
 @st.composite
 def chain_cases(draw, min_layers: int = 2, max_layers: int = 4) -> ChainCase:
-    """Chains of conv / pool / transposed conv / upsample sharing one spatial rank."""
+    """Chains of conv / pool / transposed conv / upsample / GroupNorm / InstanceNorm sharing one
+    spatial rank."""
     n = draw(st.sampled_from([1, 2, 3]))
     c0 = draw(st.integers(1, 4))
     spatial = tuple(draw(st.integers(3, {1: 24, 2: 12, 3: 7}[n])) for _ in range(n))
@@ -473,7 +539,7 @@ def chain_cases(draw, min_layers: int = 2, max_layers: int = 4) -> ChainCase:
     specs = []
     for _ in range(draw(st.integers(min_layers, max_layers))):
         kind = draw(st.sampled_from(["conv", "conv", "convT", "maxpool", "avgpool",
-                                     "upsample"]))
+                                     "upsample", "norm"]))
         if kind == "conv":
             cin = channels if chance(draw, 95) else channels + 1
             spec = draw(conv_spec(n, cin, wild=False))
@@ -484,6 +550,8 @@ def chain_cases(draw, min_layers: int = 2, max_layers: int = 4) -> ChainCase:
             spec = draw(max_pool_spec(n, wild=False))
         elif kind == "avgpool":
             spec = draw(avg_pool_spec(n, wild=False))
+        elif kind == "norm":
+            spec = draw(norm_spec(n, channels))
         else:
             spec = draw(upsample_spec(n, wild=False))
             if "size" not in dict(zip(UPSAMPLE_SIG, spec.args)) | dict(spec.kwargs):
@@ -507,4 +575,6 @@ FAMILIES: dict[str, st.SearchStrategy] = {
     "pad": pad_cases(),
     "pixel_shuffle": pixel_shuffle_cases(),
     "linear": linear_cases(),
+    "unfold": unfold_cases(),
+    "fold": fold_cases(),
 }

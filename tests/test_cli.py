@@ -1,5 +1,6 @@
 """The command line: formats, exit codes, one-line errors on stderr, never a traceback."""
 
+import ast
 import csv
 import io
 import json
@@ -159,7 +160,7 @@ def test_module_entry_point_has_no_traceback():
 
 def test_layers_lists_every_family(capsys):
     code, out, _ = run(capsys, "layers")
-    names = set(out.split())
+    names = {line.split("(", 1)[0] for line in out.splitlines()}
     for name in ("Conv1d", "ConvTranspose3d", "MaxPool2d", "AdaptiveMaxPool3d", "LazyConvTranspose1d",
                  "SeparableConv2d", "ChannelShuffle", "PixelUnshuffle", "ReflectionPad3d", "Concat"):
         assert name in names
@@ -335,3 +336,118 @@ def test_input_as_torch_prints_it(capsys):
     _, plain, _ = run(capsys, "shape", "Conv2d(3, 8, 3)", "-i", "1x3x32x32", "-f", "json")
     _, pasted, _ = run(capsys, "shape", "Conv2d(3, 8, 3)", "-i", "torch.Size([1, 3, 32, 32])", "-f", "json")
     assert json.loads(pasted) == json.loads(plain)
+
+
+# ------------------------------------------------------------------ convcalc layers [NAME]
+
+def _signatures(out: str) -> dict:
+    """Each `Name(a, b=1, *, c=2)` line of `convcalc layers` read as a Python signature:
+    name -> [(parameter, default or REQUIRED, keyword-only)]."""
+    found = {}
+    for line in out.splitlines():
+        fn = ast.parse(f"def {line}: pass").body[0]
+        args = fn.args
+        defaults = [REQUIRED] * (len(args.args) - len(args.defaults)) + [ast.literal_eval(d) for d in args.defaults]
+        params = [(a.arg, d, False) for a, d in zip(args.args, defaults)]
+        params += [(a.arg, ast.literal_eval(d), True) for a, d in zip(args.kwonlyargs, args.kw_defaults)]
+        if args.vararg or args.kwarg:
+            params.append(("*args, **kwargs", REQUIRED, False))
+        found[fn.name] = params
+    return found
+
+
+REQUIRED = object()
+#: keywords convcalc accepts beyond PyTorch's signature, because print(model) shows them
+PRINTED_ONLY = {"UpsamplingNearest2d": {"mode"}, "UpsamplingBilinear2d": {"mode", "align_corners"}}
+#: PyTorch's deprecated spellings, which convcalc does not take (PyTorch warns about them)
+DEPRECATED = {"Hardtanh": {"min_value", "max_value"}}
+
+
+def test_layers_prints_one_signature_a_line_for_every_name(capsys):
+    from convcalc.layers.registry import layer_names
+    code, out, err = run(capsys, "layers")
+    assert code == 0 and err == ""
+    signatures = _signatures(out)
+    assert list(signatures) == layer_names() and len(out.splitlines()) == len(layer_names())
+    assert out.splitlines()[layer_names().index("Conv2d")] == (
+        "Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, "
+        "bias=True, padding_mode='zeros')")
+    assert signatures["Identity"] == [("*args, **kwargs", REQUIRED, False)]
+    assert ("bias", True, True) in signatures["GroupNorm"]  # keyword-only, as in PyTorch
+
+
+def test_layers_signatures_are_pytorchs(capsys):
+    """Every name that is a torch.nn class lists PyTorch's own parameters, in PyTorch's
+    order, with PyTorch's defaults (device= and dtype= aside)."""
+    torch = pytest.importorskip("torch")
+    import inspect
+    _, out, _ = run(capsys, "layers")
+    checked = 0
+    for name, params in _signatures(out).items():
+        cls = getattr(torch.nn, name, None)
+        if cls is None:
+            continue  # convcalc's own: SeparableConv*, Add, Mul, Concat
+        want = []
+        own_init = cls.__init__ is not torch.nn.Module.__init__  # Sigmoid(), Tanh(): no arguments
+        for p in list(inspect.signature(cls.__init__).parameters.values())[1:] if own_init else ():
+            if p.name in DEPRECATED.get(name, ()):
+                continue
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                want = [("*args, **kwargs", REQUIRED, False)]
+                break
+            if p.name in ("device", "dtype"):
+                continue
+            want.append((p.name, REQUIRED if p.default is p.empty else p.default, p.kind == p.KEYWORD_ONLY))
+        got = [p for p in params if p[0] not in PRINTED_ONLY.get(name, ())]
+        assert got == want, name
+        checked += 1
+    assert checked > 80
+
+
+def test_layers_describes_one_family(capsys):
+    code, out, err = run(capsys, "layers", "Conv2d")
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    signature = " ".join(line.strip() for line in lines[:lines.index("")])
+    assert signature == ("Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, "
+                         "groups=1, bias=True, padding_mode='zeros')")
+    flat = " ".join(out.split())
+    assert "required: in_channels, out_channels, kernel_size" in flat
+    assert "defaults: stride=1, padding=0, dilation=1, groups=1, bias=True, padding_mode='zeros'" in flat
+    assert "aliases: k=kernel_size, s=stride, p=padding, d=dilation, g=groups" in flat
+    assert "op=" not in flat and "dtype=" in flat
+    assert max(len(line) for line in lines) <= 80
+    for spelling in ("conv2d", "nn.Conv2d", "torch.nn.CONV2D", "Conv2d(3, 64, 3)"):
+        assert run(capsys, "layers", spelling)[1] == out, spelling
+
+
+@pytest.mark.parametrize("name, fragments", [
+    ("ConvTranspose1d", ["op=output_padding", "k=kernel_size", "g=groups"]),
+    ("LocalResponseNorm", ["aliases: none (k is its own argument)"]),  # LRN's own k wins
+    ("Dropout", ["aliases: none (p is its own argument)"]),
+    ("Fold", ["required: output_size, kernel_size", "k=kernel_size, s=stride, p=padding, d=dilation"]),
+    ("GroupNorm", ["keyword-only: bias=True"]),
+    ("cat", ["Concat(dim=1)", "also written: cat"]),
+    ("Identity", ["Identity(*args, **kwargs)", "any; PyTorch ignores them"]),
+])
+def test_layers_shows_the_aliases_that_apply(capsys, name, fragments):
+    code, out, _ = run(capsys, "layers", name)
+    flat = " ".join(out.split())
+    assert code == 0 and all(f in flat for f in fragments), flat
+
+
+def test_layers_unknown_name_is_one_line_with_a_suggestion(capsys):
+    code, out, err = run(capsys, "layers", "Conv2")
+    assert (code, out) == (2, "")
+    assert err.splitlines() == ["error: <arg 1>: expected a layer name that 'convcalc layers' lists; got "
+                                "'Conv2'; did you mean 'Conv2d'?"]
+    code, _, err = run(capsys, "layers", "nn.groupnrom")
+    assert code == 2 and err.rstrip().endswith("did you mean 'GroupNorm'?")
+
+
+def test_layers_huge_unknown_name_answers_fast(capsys):
+    import time
+    start = time.perf_counter()
+    code, _, err = run(capsys, "layers", "Conv" * 2_500_000)
+    assert code == 2 and time.perf_counter() - start < 1.0
+    assert len(err.splitlines()) == 1 and len(err) < 300

@@ -230,3 +230,15 @@ def test_anchor_cases(exprs, shape):
 
     check_parity(SimpleNamespace(specs=tuple(spec_of(e) for e in exprs), exprs=exprs,
                                  input_shape=shape))
+
+
+@PROPERTY
+@given(FAMILIES["unfold"])
+def test_unfold(case):
+    check_parity(case)
+
+
+@PROPERTY
+@given(FAMILIES["fold"])
+def test_fold(case):
+    check_parity(case)

@@ -169,3 +169,85 @@ def test_conv_and_pool_sweep_matches_torch(seed):
             if not known_divergence(expr, t_answer):
                 mismatches.append(f"{expr} on {shp}: torch {t_answer} | convcalc {c_answer}")
     assert not mismatches, "\n".join(mismatches[:20])
+
+
+# ------------------------------------------------------------------ GroupNorm, LayerNorm, InstanceNorm, LRN, im2col
+
+def norm_and_fold_cases(rng, count):
+    """GroupNorm, LayerNorm, InstanceNorm1d/2d/3d, LocalResponseNorm, Unfold, Fold and
+    Softmax2d, every argument drawn at random (invalid ones included) on inputs of any
+    rank, so that channel mismatches, single-value statistics and block counts that do
+    not match are met as often as valid cases."""
+    def arg(lo, hi):
+        return rng.randint(lo, hi) if rng.random() < .7 else (rng.randint(lo, hi), rng.randint(lo, hi))
+
+    for _ in range(count):
+        kind = rng.choice(["gn", "ln", "in", "lrn", "unfold", "fold", "softmax2d"])
+        if kind == "gn":
+            g = rng.choice([1, 2, 3, 4, -1]); c = rng.choice([g, 2 * g, 3 * g, 4, 6]) if g > 0 else 4
+            flags = dict(affine=rng.choice([True, False]), bias=rng.choice([True, False]))
+            cin = rng.choice([c, c, c, c + g, c + 1, 2 * c])
+            shp = (rng.randint(1, 2), cin) + tuple(rng.randint(1, 3) for _ in range(rng.randint(0, 3)))
+            if rng.random() < .1:
+                shp = shp[:1]
+            yield (f"GroupNorm({g}, {c}, affine={flags['affine']}, bias={flags['bias']})", shp,
+                   lambda g=g, c=c, flags=flags: nn.GroupNorm(g, c, **flags))
+        elif kind == "ln":
+            shp = tuple(rng.randint(1, 4) for _ in range(rng.randint(1, 5)))
+            k = rng.randint(1, 3)
+            norm = list(shp[-k:]) if rng.random() < .8 else [rng.randint(0, 4) for _ in range(k)]
+            ns = norm[0] if k == 1 and rng.random() < .5 else tuple(norm)
+            ea, b = rng.choice([True, False]), rng.choice([True, False])
+            yield (f"LayerNorm({ns!r}, elementwise_affine={ea}, bias={b})", shp,
+                   lambda ns=ns, ea=ea, b=b: nn.LayerNorm(ns, elementwise_affine=ea, bias=b))
+        elif kind == "in":
+            n = rng.randint(1, 3); c = rng.randint(1, 4)
+            flags = dict(affine=rng.choice([True, False]), track_running_stats=rng.choice([True, False]),
+                         momentum=rng.choice([0.1, None]))
+            rank = rng.choice([n, n + 1, n + 1, n + 2, n + 2, n + 2, n + 3])
+            dims = [rng.randint(1, 2)] * (rank - n - 1) + [rng.choice([c, c, c, c + 1])] + [
+                rng.choice([1, 1, 2, 3]) for _ in range(n)]
+            shp = tuple(dims[-rank:]) if rank > 0 else (2,)
+            yield (f"InstanceNorm{n}d({c}, " + ", ".join(f"{k}={v}" for k, v in flags.items()) + ")", shp,
+                   lambda n=n, c=c, flags=flags: getattr(nn, f"InstanceNorm{n}d")(c, **flags))
+        elif kind == "lrn":
+            size = rng.choice([1, 2, 3, 5, 0, -1])
+            yield f"LocalResponseNorm({size}, k=2.0)", shape(rng, rng.randint(1, 6)), \
+                lambda size=size: nn.LocalResponseNorm(size, k=2.0)
+        elif kind == "unfold":
+            kw = dict(kernel_size=arg(1, 4), dilation=arg(1, 2), padding=arg(0, 2), stride=arg(1, 3))
+            if rng.random() < .05:
+                kw["stride"] = 0
+            rank = rng.choice([3, 4, 4, 2, 5])
+            shp = tuple([rng.randint(1, 2)] * (rank - 3) + [rng.randint(1, 3)] + [rng.randint(1, 8) for _ in range(2)])[-rank:]
+            yield "Unfold(" + ", ".join(f"{k}={v!r}" for k, v in kw.items()) + ")", shp, \
+                lambda kw=kw: nn.Unfold(**kw)
+        elif kind == "fold":
+            kw = dict(kernel_size=arg(1, 3), dilation=arg(1, 2), padding=arg(0, 1), stride=arg(1, 2))
+            out = arg(1, 7)
+            k, d, p, s, o = ((v, v) if isinstance(v, int) else v for v in
+                             (kw["kernel_size"], kw["dilation"], kw["padding"], kw["stride"], out))
+            blocks = [(o[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(2)]
+            length = max(1, blocks[0] * blocks[1] + rng.choice([0, 0, 0, 0, 1, -1]))
+            c = rng.randint(1, 3) * k[0] * k[1] + rng.choice([0, 0, 0, 0, 0, 1])
+            shp = rng.choice([(rng.randint(1, 2), c, length), (c, length), (1, 1, c, length)])
+            yield f"Fold({out!r}, " + ", ".join(f"{k}={v!r}" for k, v in kw.items()) + ")", shp, \
+                lambda out=out, kw=kw: nn.Fold(out, **kw)
+        else:
+            yield "Softmax2d()", shape(rng, rng.randint(1, 6)), nn.Softmax2d
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_norm_and_fold_sweep_matches_torch(seed):
+    rng = random.Random(seed)
+    mismatches = []
+    for expr, shp, build in norm_and_fold_cases(rng, 1000):
+        t_ok, t_answer = torch_answer(build, shp)
+        try:
+            a = convcalc.analyze([expr], shp)
+            c_ok, c_answer = True, (a.total.output_shape, a.total.params)
+        except convcalc.ConvcalcError as exc:
+            c_ok, c_answer = False, str(exc)
+        if t_ok != c_ok or (t_ok and t_answer != c_answer):
+            mismatches.append(f"{expr} on {shp}: torch {t_answer} | convcalc {c_answer}")
+    assert not mismatches, "\n".join(mismatches[:20])

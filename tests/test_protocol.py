@@ -50,6 +50,10 @@ SAMPLES = {
     "UpsamplingBilinear2d": ("UpsamplingBilinear2d(size=(8, 8))", "2x4x5x5"),
     "PixelShuffle": ("PixelShuffle(2)", "2x4x5x5"), "PixelUnshuffle": ("PixelUnshuffle(5)", "2x4x5x5"),
     "ChannelShuffle": ("ChannelShuffle(2)", "2x4x5x5"),
+    "InstanceNorm{n}d": ("InstanceNorm{n}d(4, affine=True)", "2x4x{s}"),
+    "GroupNorm": ("GroupNorm(2, 4)", "2x4x5x5"), "LayerNorm": ("LayerNorm((5, 5))", "2x4x5x5"),
+    "LocalResponseNorm": ("LocalResponseNorm(3)", "2x4x5x5"), "Softmax2d": ("Softmax2d()", "2x4x5x5"),
+    "Unfold": ("Unfold(2, padding=1, stride=2)", "2x4x5x5"), "Fold": ("Fold(5, 2)", "2x16x16"),
     "Add": ("Add()", "2x4x5x5", 2), "Mul": ("Mul()", "2x4x5x5", 2), "Concat": ("Concat(dim=1)", "2x4x5x5", 2),
 }
 ACTIVATION_SAMPLE = "2x4x5x5"

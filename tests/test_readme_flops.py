@@ -65,6 +65,10 @@ def per_element(expr: str, shape: tuple[int, ...], inputs: int = 1) -> Fraction:
 NAMED = {
     "BatchNorm": [("BatchNorm1d(3)", (2, 3, 5), 1), ("BatchNorm2d(3)", (2, 3, 4, 5), 1),
                   ("BatchNorm3d(3, affine=False)", (1, 3, 2, 3, 4), 1)],
+    "InstanceNorm with track_running_stats=True": [
+        ("InstanceNorm1d(3, track_running_stats=True)", (2, 3, 5), 1),
+        ("InstanceNorm2d(3, affine=True, track_running_stats=True)", (3, 4, 5), 1),
+        ("InstanceNorm3d(3, track_running_stats=True)", (1, 3, 1, 1, 1), 1)],
     "ReLU": [("ReLU()", ACT, 1)], "ReLU6": [("ReLU6()", ACT, 1)],
     "Hardtanh": [("Hardtanh(-2.0, 2.0)", ACT, 1)],
     "LeakyReLU": [("LeakyReLU(0.2)", ACT, 1)],
@@ -77,6 +81,7 @@ NAMED = {
     "Mish": [("Mish()", ACT, 1)], "Softplus": [("Softplus()", ACT, 1)],
     "Softsign": [("Softsign()", ACT, 1)], "Tanhshrink": [("Tanhshrink()", ACT, 1)],
     "Softmax": [("Softmax(dim=1)", ACT, 1)], "LogSoftmax": [("LogSoftmax(dim=1)", ACT, 1)],
+    "Softmax2d": [("Softmax2d()", ACT, 1), ("Softmax2d()", (3, 4, 5), 1)],
     "Upsample nearest": [("Upsample(scale_factor=2)", (1, 2, 3, 4), 1),
                          ("Upsample(size=(5, 7), mode='nearest-exact')", (1, 2, 3, 4), 1)],
     "padding": [("ZeroPad2d(1)", ACT, 1), ("ConstantPad1d((1, 2), 0.5)", ACT, 1),
@@ -84,6 +89,7 @@ NAMED = {
                 ("CircularPad2d(1)", ACT, 1)],
     "shuffles": [("PixelShuffle(2)", (1, 8, 2, 3), 1), ("PixelUnshuffle(2)", (1, 2, 4, 6), 1),
                  ("ChannelShuffle(3)", (1, 6, 2, 2), 1)],
+    "Unfold": [("Unfold(2)", ACT, 1), ("Unfold((2, 3), dilation=2, padding=1, stride=2)", (3, 7, 8), 1)],
     "Flatten": [("Flatten()", ACT, 1)], "Identity": [("Identity()", ACT, 1)],
     "Dropout": [("Dropout(0.3)", ACT, 1), ("Dropout2d()", ACT, 1), ("AlphaDropout()", ACT, 1),
                 ("FeatureAlphaDropout()", ACT, 1)],
@@ -251,7 +257,78 @@ def merge_row(layer: str, figure: str, why: str) -> bool:
     return True
 
 
-KINDS = [constant_row, inline_row, pool_row, window_row, taps_row, merge_row]
+STATISTICS = {  # (expression, input shape, affine, bias)
+    "GroupNorm": [("GroupNorm(2, 4, affine=False)", (2, 4, 3, 5), False, False),
+                  ("GroupNorm(2, 4)", (2, 4, 3, 5), True, True),
+                  ("GroupNorm(1, 3, bias=False)", (1, 3, 7), True, False)],
+    "LayerNorm": [("LayerNorm((4, 5), elementwise_affine=False)", (2, 3, 4, 5), False, False),
+                  ("LayerNorm(5)", (2, 3, 4, 5), True, True),
+                  ("LayerNorm((3, 4, 5), bias=False)", (2, 3, 4, 5), True, False)],
+    "InstanceNorm without running statistics": [
+        ("InstanceNorm1d(3)", (2, 3, 5), False, False),
+        ("InstanceNorm2d(3, affine=True)", (3, 4, 5), True, True),
+        ("InstanceNorm3d(3, affine=True, bias=False)", (1, 3, 2, 3, 4), True, False)],
+}
+
+
+def statistics_row(layer: str, figure: str, why: str) -> bool:
+    """`GroupNorm, ... | 6 (affine: 8, without bias: 7)`: one figure per affine setting."""
+    m = re.fullmatch(r"(\d+) \(affine: (\d+), without bias: (\d+)\)", figure)
+    if not m:
+        return False
+    for name in (n.strip() for n in layer.split(",")):
+        assert name in STATISTICS, f"README gives statistics costs for {name!r}, which this test does not know"
+        for expr, shape, affine, bias in STATISTICS[name]:
+            want = int(m[1]) if not affine else int(m[2]) if bias else int(m[3])
+            assert per_element(expr, shape) == want, f"{expr}: README says {want}"
+    return True
+
+
+def lrn_row(layer: str, figure: str, why: str) -> bool:
+    """`LocalResponseNorm | size + 5`, evaluated on each layer's own size."""
+    if layer != "LocalResponseNorm":
+        return False
+    for size, shape in ((1, (2, 3, 4)), (3, (2, 5, 4, 4)), (5, (1, 8, 3, 3)), (10, (1, 3, 2, 2, 2))):
+        want = evaluate(figure, size=size)
+        assert per_element(f"LocalResponseNorm({size})", shape) == want, f"size {size}: README says {want}"
+    return True
+
+
+FOLDS = [  # (expression, input shape): PyTorch's output is (N, C, *output_size)
+    ("Fold(4, 2)", (1, 12, 9)),
+    ("Fold((5, 6), (2, 3), dilation=(2, 1), padding=1, stride=(2, 1))", (2, 12, 18)),
+    ("Fold(5, 2, stride=3)", (4, 4)),              # gaps: some positions receive nothing
+    ("Fold(3, 3, padding=2, stride=2)", (1, 9, 9)),  # values falling in the padding
+]
+
+
+def fold_row(layer: str, figure: str, why: str) -> bool:
+    """`Fold | block values landing on it`: every (channel, kernel offset, block) of the
+    input traced to its output position, counting those inside the output."""
+    if layer != "Fold":
+        return False
+    assert figure == "block values landing on it", figure
+    for expr, shape in FOLDS:
+        layer_ = convcalc.build_layer(expr)
+        (oh, ow), (kh, kw) = layer_.output_size, layer_.kernel_size
+        (dh, dw), (ph, pw), (sh, sw) = layer_.dilation, layer_.padding, layer_.stride
+        row = analyse(expr, shape)
+        *lead, c, h, w = row.output_shape
+        assert (h, w) == (oh, ow), expr
+        blocks_w = (ow + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+        landed = 0
+        for block in range(shape[-1]):
+            bh, bw = divmod(block, blocks_w)
+            for i in range(kh):
+                for j in range(kw):
+                    y, x = bh * sh - ph + i * dh, bw * sw - pw + j * dw
+                    landed += 0 <= y < oh and 0 <= x < ow
+        assert row.flops == math.prod(lead) * c * landed, f"{expr}: {landed} values land per channel"
+    return True
+
+
+KINDS = [constant_row, inline_row, pool_row, window_row, taps_row, merge_row, statistics_row, lrn_row,
+         fold_row]
 
 
 def test_the_table_is_there():

@@ -43,6 +43,8 @@ REQUIRED_FAMILIES = [
     "LazyConv1d", "LazyConv2d", "LazyConv3d",
     "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d",
     "SeparableConv1d", "SeparableConv2d", "SeparableConv3d",
+    "GroupNorm", "LayerNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+    "LocalResponseNorm", "Unfold", "Fold", "Softmax2d",
 ]
 
 
@@ -82,7 +84,9 @@ def test_fixture_families_have_accepted_and_rejected_examples():
     bad = {class_name(c["expr"]) for c in CASES if not c["ok"]}
     assert not [f for f in REQUIRED_FAMILIES if f.lower() not in ok]
     for fam in ("conv1d", "conv2d", "conv3d", "convtranspose2d", "maxpool2d",
-                "avgpool2d", "linear", "upsample", "batchnorm2d"):
+                "avgpool2d", "linear", "upsample", "batchnorm2d", "groupnorm", "layernorm",
+                "instancenorm1d", "instancenorm2d", "instancenorm3d", "localresponsenorm",
+                "unfold", "fold", "softmax2d"):
         assert fam in bad, fam
 
 

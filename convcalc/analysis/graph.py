@@ -118,10 +118,14 @@ def walk(graph: Graph, dtype: str = "float32",
     fields: dict[str, RFState | None] = {INPUT: RFState.network_input(k) if k else None}
     rows: list[LayerResult] = []
     last_row: dict[str, str] = {INPUT: INPUT}  # node name -> name of its last (expanded) row
+    # element types flow as a tensor's do: a layer without its own dtype= passes on its
+    # (first) input's, and the network input has --dtype
+    dtypes: dict[str, str] = {INPUT: dtype}
     warnings: list[str] = []
     for node in order:
         in_shapes = [shapes[ref] for ref in node.inputs]
         in_fields = [fields[ref] for ref in node.inputs]
+        node_dtype = node.dtype or dtypes[node.inputs[0]]
         try:
             layer = node.layer.resolve(in_shapes)
             rf = None if any(f is None for f in in_fields) else RFState.merge(in_fields)  # type: ignore[arg-type]
@@ -132,7 +136,7 @@ def walk(graph: Graph, dtype: str = "float32",
                 out = sub.output_shape(current)
                 rf = _advance(rf, sub, current, out)
                 spec = sub.spec() if suffix else node.spec
-                row = _row(len(rows), name, spec, sub, node, refs, current, out, rf, dtype, counting)
+                row = _row(len(rows), name, spec, sub, node, refs, current, out, rf, node_dtype, counting)
                 rows.append(row)
                 warnings.extend(f"{name}: {note}" for note in row.notes)
                 current, refs = [out], (name,)
@@ -142,6 +146,7 @@ def walk(graph: Graph, dtype: str = "float32",
             raise
         shapes[node.name] = out
         fields[node.name] = rf
+        dtypes[node.name] = node_dtype
         last_row[node.name] = rows[-1].name
     if not rows:
         raise ConvcalcError("no layers to analyse")

@@ -102,3 +102,18 @@ class PReLU(Pointwise, Layer):
 
     def params(self, terms=None) -> int:
         return term(terms, "weight", Sym("num_parameters"), {"num_parameters": self.num_parameters})
+
+
+@record
+class Softmax2d(Parameterless, Pointwise, Layer):
+    """Softmax over the channels at each spatial position of a (C, H, W) or (N, C, H, W) input."""
+
+    type_name = "Softmax2d"
+
+    def spatial_ndim(self, shape: Shape) -> int:
+        return 2
+
+    def derive(self, inputs, terms) -> Shape:
+        (x,) = inputs
+        check_rank(self, x, (3, 4), unbatched=3)
+        return x

@@ -1,4 +1,5 @@
-"""Batch normalisation (inference view: running statistics are buffers, not parameters)."""
+"""Normalisation: BatchNorm (inference view: running statistics are buffers, not parameters),
+GroupNorm, LayerNorm, InstanceNorm and LocalResponseNorm."""
 
 from __future__ import annotations
 
@@ -110,3 +111,282 @@ class LazyBatchNorm(Layer):
         if len(x) < 2:
             raise self.fail(f"expected an input with a channel dim; got shape {fmt_shape(x)}")
         return replace(self.template, num_features=x[1])
+
+
+# ---------------------------------------------------------------- normalisation by the input's own statistics
+#
+# GroupNorm, LayerNorm and InstanceNorm (without running statistics) normalise with a
+# mean and variance computed from the input itself, over the whole normalised extent, so
+# every position of that extent can influence every output unit (CONTRACT section 4's
+# definition of a receptive field): on those axes each unit reads the whole axis, and the
+# region no longer moves from unit to unit.
+
+import math  # noqa: E402  (kept with the families that need them: the head of the module is shared)
+
+from .base import Parameterless  # noqa: E402
+from .formula import Expr  # noqa: E402
+from .rf import AxisStep, RFEffect  # noqa: E402
+
+
+@record
+class WholeAxis(AxisStep):
+    """Every output unit reads the whole axis of `size` units: statistics taken over it.
+
+    Unlike `GlobalStep` (a layer whose output axis vanishes or is replaced), the output
+    keeps the axis and all its units read the same region, so the region does not move
+    (`period_in` 0: stride 0), and no later layer can widen it beyond the whole axis."""
+
+    size: int
+
+    period_in = 0  # type: ignore[assignment]
+
+    def taps(self, o: int) -> range:  # type: ignore[override]
+        return range(self.size)
+
+    def bounds(self, o: int) -> tuple[int, int] | None:
+        return (0, self.size - 1) if self.size > 0 else None
+
+
+def whole_axes(x: Shape, axes: range) -> RFEffect:
+    """The statistics' index map: each of `axes` (non-negative, of `x`) read whole."""
+    return RFEffect({a - len(x): WholeAxis(x[a]) for a in axes})
+
+
+def _feature_count(param: str, value: object, sizes_tensors: bool) -> object:
+    """num_channels / num_features. PyTorch sizes tensors with it when there are weights
+    or running statistics (then an integer >= 0, not a bool); otherwise it is only
+    compared with the input, and any number passes the constructor."""
+    if sizes_tensors:
+        if isinstance(value, bool):
+            raise ArgumentError(param, f"{param} must be an integer; got {value!r}")
+        return as_int(param, value, minimum=0)
+    if isinstance(value, float):
+        return value
+    return as_int(param, value)
+
+
+def _real(param: str, value: object) -> float:
+    """A float argument of these families: PyTorch's functional ops take bools and ints
+    for it too (`eps=True` is 1.0), but no strings (as_float's bare `inf`/`nan`, which
+    print(model) writes for such values, aside)."""
+    return as_float(param, float(value) if isinstance(value, bool) else value)
+
+
+def _affine_params(terms, count: Expr, env: dict, bias: bool) -> int:
+    weight = term(terms, "weight (γ)", count, env)
+    return weight + (term(terms, "bias (β)", count, env) if bias else 0)
+
+
+CHANNELS = Sym("num_channels")
+
+
+@record
+class GroupNorm(Layer):
+    num_groups: int = positional()
+    num_channels: int = positional()
+    eps: float = 1e-05
+    affine: bool = True
+    bias: bool = True  # keyword-only in PyTorch
+
+    type_name = "GroupNorm"
+
+    def check(self) -> None:
+        if isinstance(self.num_groups, bool):
+            raise ArgumentError("num_groups", f"num_groups must be an integer; got {self.num_groups!r}")
+        groups = as_int("num_groups", self.num_groups, minimum=1)
+        set_field(self, "num_groups", groups)
+        for flag in ("affine", "bias"):
+            set_field(self, flag, as_bool(flag, getattr(self, flag)))
+        set_field(self, "eps", _real("eps", self.eps))
+        channels = _feature_count("num_channels", self.num_channels, self.affine)
+        if channels % groups:
+            raise ArgumentError("num_channels", f"num_channels ({channels}) must be divisible by "
+                                                f"num_groups ({groups})")
+        set_field(self, "num_channels", channels)
+
+    def spatial_ndim(self, shape: Shape) -> int:
+        return len(shape) - 2
+
+    def derive(self, inputs, terms) -> Shape:
+        (x,) = inputs
+        if len(x) < 2:
+            raise self.fail(f"expected an input with at least 2 dims (N, C, ...); got shape {fmt_shape(x)}")
+        n, c, g = x[0], x[1], self.num_groups
+        # PyTorch checks this in eval() too: each group's statistics need more than one value
+        if (n * c // g) * math.prod(x[2:]) == 1:
+            raise self.fail(f"each group's statistics need more than 1 value; got shape {fmt_shape(x)} "
+                            f"with num_groups={g}")
+        if c % g:
+            raise self.fail(f"expected channels (dim 1) divisible by num_groups={g}; got shape {fmt_shape(x)}")
+        if self.affine and c != self.num_channels:
+            raise self.fail(f"expected input with {self.num_channels} channels (dim 1); got shape {fmt_shape(x)}")
+        return x
+
+    def params(self, terms=None) -> int:
+        if not self.affine:
+            return 0
+        return _affine_params(terms, CHANNELS, {"num_channels": self.num_channels}, self.bias)
+
+    def rf_effect(self, inputs, output):
+        x = inputs[0]
+        return whole_axes(x, range(2, len(x)))
+
+
+NORMALIZED = Sym("normalized", "prod(normalized_shape)")
+
+
+@record
+class LayerNorm(Layer):
+    normalized_shape: tuple[int, ...] = positional()
+    eps: float = 1e-05
+    elementwise_affine: bool = True
+    bias: bool = True
+
+    type_name = "LayerNorm"
+
+    def check(self) -> None:
+        shape = self.normalized_shape
+        items = shape if isinstance(shape, tuple) else (shape,)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+            raise ArgumentError("normalized_shape", "normalized_shape must be an integer or a tuple of "
+                                                    f"integers; got {shape!r}")
+        if not items:
+            raise ArgumentError("normalized_shape", "normalized_shape must have at least one entry; got ()")
+        for v in items:
+            as_int("normalized_shape", v, minimum=0)
+        set_field(self, "normalized_shape", tuple(items))
+        set_field(self, "eps", _real("eps", self.eps))
+        for flag in ("elementwise_affine", "bias"):
+            set_field(self, flag, as_bool(flag, getattr(self, flag)))
+
+    def derive(self, inputs, terms) -> Shape:
+        (x,) = inputs
+        k = len(self.normalized_shape)
+        if len(x) < k or tuple(x[-k:]) != self.normalized_shape:
+            trailing = "*, " + ", ".join(str(d) for d in self.normalized_shape)
+            raise self.fail(f"expected an input of shape [{trailing}] (normalized_shape "
+                            f"{_tuple_text(self.normalized_shape)} are its last dims); got shape {fmt_shape(x)}")
+        return x
+
+    def params(self, terms=None) -> int:
+        if not self.elementwise_affine:
+            return 0
+        env = {"normalized": math.prod(self.normalized_shape)}
+        return _affine_params(terms, NORMALIZED, env, self.bias)
+
+    def rf_effect(self, inputs, output):
+        x = inputs[0]
+        return whole_axes(x, range(len(x) - len(self.normalized_shape), len(x)))
+
+
+def _tuple_text(values: tuple[int, ...]) -> str:
+    return f"({values[0]},)" if len(values) == 1 else "(" + ", ".join(map(str, values)) + ")"
+
+
+@record
+class InstanceNormNd(Layer):
+    num_features: int = positional()
+    eps: float = 1e-05
+    momentum: float | None = 0.1
+    affine: bool = False
+    track_running_stats: bool = False
+    bias: bool = True  # keyword-only in PyTorch
+    ndim: int = field(default=2, repr=False)
+
+    @property
+    def name(self) -> str:
+        return f"InstanceNorm{self.ndim}d"
+
+    def check(self) -> None:
+        for flag in ("affine", "track_running_stats", "bias"):
+            set_field(self, flag, as_bool(flag, getattr(self, flag)))
+        set_field(self, "eps", _real("eps", self.eps))
+        if self.momentum is not None:
+            set_field(self, "momentum", _real("momentum", self.momentum))
+        set_field(self, "num_features", _feature_count("num_features", self.num_features,
+                                                       self.affine or self.track_running_stats))
+
+    def spatial_ndim(self, shape: Shape) -> int:
+        return self.ndim
+
+    def derive(self, inputs, terms) -> Shape:
+        (x,) = inputs
+        n = self.ndim
+        check_rank(self, x, (n + 1, n + 2), unbatched=n + 1)
+        channels = x[-n - 1]  # PyTorch: dim 1, or dim 0 of an unbatched input
+        if channels != self.num_features:
+            if self.affine:
+                raise self.fail(f"expected input with {self.num_features} channels; got {channels} "
+                                f"channels in shape {fmt_shape(x)}")
+            if self.track_running_stats:
+                raise self.fail(f"running statistics hold {self.num_features} channels; got {channels} "
+                                f"channels in shape {fmt_shape(x)}")
+        if not self.track_running_stats and math.prod(x[-n:]) == 1:
+            raise self.fail("instance statistics need more than 1 spatial element; got shape "
+                            f"{fmt_shape(x)} (track_running_stats=True would use running statistics)")
+        return x
+
+    def params(self, terms=None) -> int:
+        if not self.affine:
+            return 0
+        return _affine_params(terms, FEATURES, {"num_features": self.num_features}, self.bias)
+
+    def buffers(self, terms=None) -> int:
+        if not self.track_running_stats:
+            return 0
+        return term(terms, "buffers", RUNNING, {"num_features": self.num_features},
+                    note="running mean and var, num_batches_tracked: state, not parameters")
+
+    def rf_effect(self, inputs, output):
+        if self.track_running_stats:  # eval() normalises with the running statistics
+            from .rf import IDENTITY
+            return IDENTITY
+        x = inputs[0]
+        return whole_axes(x, range(len(x) - self.ndim, len(x)))
+
+    def notes(self, inputs, output) -> list[str]:
+        x = inputs[0]
+        n = self.ndim
+        channels = x[-n - 1]
+        if channels != self.num_features:
+            return [f"{self.name}: {channels} channels but num_features={self.num_features}: PyTorch "
+                    "warns and ignores num_features (it is unused with affine=False and "
+                    "track_running_stats=False)"]
+        if self.track_running_stats and math.prod(x[-n:]) == 1:
+            return [f"{self.name}: one spatial element per channel: fine in eval() with running "
+                    "statistics, but PyTorch refuses it in training mode"]
+        return []
+
+
+LRN_COST = Sym("size") + 5
+
+
+@record
+class LocalResponseNorm(Parameterless, Pointwise, Layer):
+    """Normalises each value by the squares of `size` neighbouring channels at the same
+    position: a channel window, so spatially pointwise."""
+
+    size: int = positional()
+    alpha: float = 0.0001
+    beta: float = 0.75
+    k: float = 1.0
+
+    type_name = "LocalResponseNorm"
+
+    def check(self) -> None:
+        if isinstance(self.size, bool) or not isinstance(self.size, int):
+            raise ArgumentError("size", f"size must be an integer; got {self.size!r}")
+        set_field(self, "size", as_int("size", self.size))
+        for key in ("alpha", "beta", "k"):
+            set_field(self, key, _real(key, getattr(self, key)))
+
+    def spatial_ndim(self, shape: Shape) -> int:
+        return len(shape) - 2
+
+    def derive(self, inputs, terms) -> Shape:
+        (x,) = inputs
+        if len(x) < 3:
+            raise self.fail(f"expected an input with at least 3 dims (N, C, ...); got shape {fmt_shape(x)}")
+        if math.prod(x) and self.size < 1:  # PyTorch returns an empty input untouched
+            raise self.fail(f"size must be a positive integer (the channel window); got {self.size}")
+        return x

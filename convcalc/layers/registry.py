@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any, Callable
 
 from ..dtypes import DTYPE_BYTES
-from ..errors import ExpressionError, LayerConfigError
+from ..errors import ExpressionError, LayerConfigError, Location
 from ..parsing.expr import LayerCall
 from ..record import field, record
 from .base import ArgumentError, Layer
@@ -64,6 +64,9 @@ def _table() -> dict[str, Spec]:
     from .padding import PadNd
     from .pool import AdaptivePoolNd, AvgPoolNd, MaxPoolNd
     from .resample import ChannelShuffle, PixelShuffle, PixelUnshuffle, Upsample
+    from .elementwise import Softmax2d
+    from .fold import Fold, Unfold
+    from .norm import GroupNorm, InstanceNormNd, LayerNorm, LocalResponseNorm
 
     t: dict[str, Spec] = {}
 
@@ -117,6 +120,19 @@ def _table() -> dict[str, Spec]:
     add("PixelShuffle", PixelShuffle, (("upscale_factor", REQUIRED),))
     add("PixelUnshuffle", PixelUnshuffle, (("downscale_factor", REQUIRED),))
     add("ChannelShuffle", ChannelShuffle, (("groups", REQUIRED),))
+    for n in (1, 2, 3):
+        add(f"InstanceNorm{n}d", InstanceNormNd, (("num_features", REQUIRED), ("eps", 1e-5), ("momentum", 0.1),
+                                                  ("affine", False), ("track_running_stats", False)) + FACTORY,
+            partial(InstanceNormNd, ndim=n), keyword_only=(("bias", True),))
+    add("GroupNorm", GroupNorm, (("num_groups", REQUIRED), ("num_channels", REQUIRED), ("eps", 1e-5),
+                                 ("affine", True)) + FACTORY, keyword_only=(("bias", True),))
+    add("LayerNorm", LayerNorm, (("normalized_shape", REQUIRED), ("eps", 1e-5), ("elementwise_affine", True),
+                                 ("bias", True)) + FACTORY)
+    add("LocalResponseNorm", LocalResponseNorm, (("size", REQUIRED), ("alpha", 1e-4), ("beta", 0.75), ("k", 1.0)))
+    add("Unfold", Unfold, (("kernel_size", REQUIRED), ("dilation", 1), ("padding", 0), ("stride", 1)))
+    add("Fold", Fold, (("output_size", REQUIRED), ("kernel_size", REQUIRED), ("dilation", 1), ("padding", 0),
+                       ("stride", 1)))
+    add("Softmax2d", Softmax2d, ())
     add("Add", ElementwiseMerge, (), partial(ElementwiseMerge, "Add"))
     add("Mul", ElementwiseMerge, (), partial(ElementwiseMerge, "Mul"))
     add("Concat", Concat, (("dim", 1),))
@@ -166,6 +182,81 @@ def table() -> dict[str, Spec]:
 
 def layer_names() -> list[str]:
     return sorted(spec.name for key, spec in table().items() if key != "cat")
+
+
+def signature(spec: Spec) -> str:
+    """PyTorch's call signature as the registry holds it, e.g. `Conv2d(in_channels,
+    out_channels, kernel_size, stride=1, ...)`, without device= and dtype=."""
+    if spec.any_args:
+        return f"{spec.name}(*args, **kwargs)"
+    parts = [name if default is REQUIRED else f"{name}={default!r}"
+             for name, default in spec.params if name not in dict(FACTORY)]
+    if spec.keyword_only:
+        parts.append("*")
+        parts.extend(f"{name}={default!r}" for name, default in spec.keyword_only)
+    return f"{spec.name}({', '.join(parts)})"
+
+
+def aliases_of(spec: Spec) -> dict[str, str]:
+    """The short keywords that apply to this family (a family's own keyword wins: `k` is
+    LocalResponseNorm's own argument, not kernel_size)."""
+    names = dict(spec.params) | dict(spec.keyword_only)
+    return {short: long for short, long in ALIASES.items() if long in names and short not in names}
+
+
+def describe(spec: Spec, width: int = 80) -> list[str]:
+    """`convcalc layers NAME`: the signature, then what is required, the defaults, the
+    keyword-only arguments, the aliases that apply and the other names, wrapped to `width`."""
+    import textwrap
+
+    def block(label: str, text: str) -> list[str]:
+        head = f"  {label + ':':<14}"
+        return textwrap.wrap(text, width, initial_indent=head, subsequent_indent=" " * len(head),
+                             break_on_hyphens=False) or [head.rstrip()]
+
+    sig = signature(spec)
+    indent = " " * (len(spec.name) + 1)
+    lines = textwrap.wrap(sig, width, subsequent_indent=indent, break_on_hyphens=False) + [""]
+    if spec.any_args:
+        return lines + block("arguments", "any; PyTorch ignores them")
+    shown = [(n, d) for n, d in spec.params if n not in dict(FACTORY)]
+    required = [n for n, d in shown if d is REQUIRED]
+    defaults = [f"{n}={d!r}" for n, d in shown if d is not REQUIRED]
+    lines += block("required", ", ".join(required) or "nothing")
+    if defaults:
+        lines += block("defaults", ", ".join(defaults))
+    if spec.keyword_only:
+        lines += block("keyword-only", ", ".join(f"{n}={d!r}" for n, d in spec.keyword_only))
+    aliases = aliases_of(spec)
+    own = [a for a in ALIASES if a in dict(spec.params) | dict(spec.keyword_only)]
+    text = ", ".join(f"{a}={n}" for a, n in aliases.items()) or "none"
+    if own:
+        text += f" ({', '.join(own)} {'is its own argument' if len(own) == 1 else 'are its own arguments'})"
+    lines += block("aliases", text)
+    if any(n == "dtype" for n, _ in spec.params):
+        lines += block("also", "dtype= (e.g. torch.float16) sets the element size of its memory figures "
+                               "and of the layers after it; device= is accepted and ignored")
+    others = [key for key, other in table().items() if other is spec and key != spec.name.lower()]
+    if others:
+        lines += block("also written", ", ".join(others))
+    return lines
+
+
+def lookup(name: str, location: Location | None = None) -> Spec:
+    """The family called `name` (case-insensitive, `nn.`/`torch.nn.` prefix and a call's
+    arguments allowed); ExpressionError with a did-you-mean otherwise."""
+    key = name.strip()
+    if "(" in key:
+        key = key[:key.index("(")].strip()
+    for prefix in ("torch.nn.", "nn."):
+        if key.lower().startswith(prefix):
+            key = key[len(prefix):]
+    spec = table().get(key.lower())
+    if spec is None:
+        from ..errors import quote
+        raise ExpressionError(f"expected a layer name that 'convcalc layers' lists; got {quote(name)}"
+                              f"{_closest(key)}", location)
+    return spec
 
 
 def _closest(name: str) -> str:

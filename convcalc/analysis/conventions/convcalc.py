@@ -13,11 +13,12 @@ from functools import lru_cache
 
 from ...layers.base import Shape
 from ...layers.conv import ConvNd, ConvTransposeNd
-from ...layers.elementwise import Elementwise, PReLU
+from ...layers.elementwise import Elementwise, PReLU, Softmax2d
+from ...layers.fold import Fold, Unfold
 from ...layers.formula import Num, Sym, gcd, product, term
 from ...layers.linear import Flatten, Identity, Linear
 from ...layers.merge import Concat, ElementwiseMerge
-from ...layers.norm import BatchNormNd
+from ...layers.norm import BatchNormNd, GroupNorm, InstanceNormNd, LayerNorm, LocalResponseNorm
 from ...layers.padding import PadNd
 from ...layers.pool import AdaptivePoolNd, AvgPoolNd, MaxPoolNd
 from ...layers.resample import ChannelShuffle, PixelShuffle, PixelUnshuffle, Upsample
@@ -206,3 +207,75 @@ def merge(layer, inputs, output, terms):
 @rule(Concat, Flatten, Identity, PadNd, PixelShuffle, PixelUnshuffle, ChannelShuffle)
 def data_movement(layer, inputs, output, terms):
     return _free(terms, "data movement only")
+
+
+# ------------------------------------------------------------------ normalisation, im2col
+
+#: normalising by the input's own statistics, per element: the mean 1 (an add), the
+#: variance 3 (subtract the mean, square, add), normalising 2 (subtract the mean,
+#: multiply by 1/σ). The per-group (per-instance) divides and square root are not
+#: counted: they are few next to the elements.
+STATISTICS_FLOPS = 6
+NORM_FLOPS = (Sym("statistics") + Sym("affine")) * ELEMENTS
+
+
+def _by_statistics(terms, output: Shape, affine: bool, bias: bool) -> tuple[int, int]:
+    term(terms, "MACs", ZERO, {}, note="no weights")
+    extra = (2 if bias else 1) if affine else 0
+    why = "per element: mean 1, variance 3, normalise 2" + (
+        "; affine ×γ" + (" +β" if bias else "") if affine else "")
+    return 0, term(terms, "FLOPs", NORM_FLOPS, {"statistics": STATISTICS_FLOPS, "affine": extra,
+                                                 "elements": _numel(output)}, note=why)
+
+
+@rule(GroupNorm)
+def groupnorm(layer, inputs, output, terms):
+    return _by_statistics(terms, output, layer.affine, layer.bias)
+
+
+@rule(LayerNorm)
+def layernorm(layer, inputs, output, terms):
+    return _by_statistics(terms, output, layer.elementwise_affine, layer.bias)
+
+
+@rule(InstanceNormNd)
+def instancenorm(layer, inputs, output, terms):
+    if layer.track_running_stats:  # eval() uses the running statistics, as BatchNorm does
+        return batchnorm(layer, inputs, output, terms)
+    return _by_statistics(terms, output, layer.affine, layer.bias)
+
+
+LRN_PER_ELEMENT = Sym("size") + 5
+
+
+@rule(LocalResponseNorm)
+def local_response_norm(layer, inputs, output, terms):
+    term(terms, "MACs", ZERO, {}, note="no weights")
+    cost = term(terms, "FLOPs_per_element", LRN_PER_ELEMENT, {"size": layer.size},
+                note="square, the channel window's mean (size − 1 adds, one divide), ×alpha, +k, ^beta, divide")
+    return 0, term(terms, "FLOPs", PER_ELEMENT, {"per_element": cost, "elements": _numel(output)})
+
+
+@rule(Softmax2d)
+def softmax2d(layer, inputs, output, terms):
+    return _per_element(terms, output, ELEMENTWISE_FLOPS["Softmax"], "exp, sum, divide, over the channels")
+
+
+@rule(Unfold)
+def unfold(layer, inputs, output, terms):
+    return _free(terms, "data movement only: im2col copies each block")
+
+
+FOLD_ADDS = product([Sym("N"), Sym("C_out"), Sym("h", "H_landing"), Sym("w", "W_landing")])
+
+
+@rule(Fold)
+def fold(layer, inputs, output, terms):
+    term(terms, "MACs", ZERO, {}, note="no weights")
+    env = {"N": _numel(output[:-3]), "C_out": output[-3]}
+    for key, i, axis in (("h", 0, "H"), ("w", 1, "W")):
+        env[key] = term(terms, f"{axis}_landing", Num(layer.landings(i)), {},
+                        note=f"(kernel offset, block) pairs along {axis} landing inside the output, not in "
+                             "its padding")
+    return 0, term(terms, "FLOPs", FOLD_ADDS, env, note="col2im adds every block value that lands inside "
+                                                         "the output into it")
