@@ -172,10 +172,11 @@ class ConvNd(_ConvArgs, Layer):
         return x[:-n - 1] + (self.out_channels,) + tuple(outs)
 
     def rf_effect(self, inputs, output):
-        from .rf import RFEffect, WindowStep
+        from .rf import Groups, RFEffect, WindowStep
         n = self.ndim
         return RFEffect({i - n: WindowStep(self.kernel_size[i], self.stride[i], self.dilation[i], left)
-                         for i, (left, _) in enumerate(self.pad_pairs())})
+                         for i, (left, _) in enumerate(self.pad_pairs())},
+                        channels=Groups(self.groups), channel_axis=-n - 1)
 
     def notes(self, inputs, output) -> list[str]:
         n = self.ndim
@@ -263,10 +264,11 @@ class ConvTransposeNd(_ConvArgs, Layer):
         return terms
 
     def rf_effect(self, inputs, output):
-        from .rf import RFEffect, TransposedStep
+        from .rf import Groups, RFEffect, TransposedStep
         n = self.ndim
         return RFEffect({i - n: TransposedStep(self.kernel_size[i], self.stride[i], self.dilation[i],
-                                               self.padding[i]) for i in range(n)})
+                                               self.padding[i]) for i in range(n)},
+                        channels=Groups(self.groups), channel_axis=-n - 1)
 
     def notes(self, inputs, output) -> list[str]:
         notes = []
