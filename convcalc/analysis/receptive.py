@@ -44,10 +44,6 @@ MAX_ROWS = 4096
 Region = tuple[int, int] | None
 
 
-class PeriodTooLarge(Exception):
-    """Kept for callers of the previous API; composition no longer raises it."""
-
-
 def _union(regions: Iterable[Region]) -> Region:
     lo = hi = None
     for r in regions:
