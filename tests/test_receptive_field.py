@@ -14,6 +14,12 @@ Two independent references:
     interior output unit back-propagated; the input positions with a non-zero
     gradient are exactly that unit's receptive field.  (b) also checks (a).
 
+The tracer's index maps: sliding windows, transposed convolutions, nearest and linear
+resampling by a rational ratio (with PyTorch's copy rule where an output is as large as
+its input), pixel (un)shuffle's blocks, and layers that see their whole input (every unit
+reads all of it, also units a later layer reads from its padding).  Channel structure is
+traced element by element in test_receptive_field_channels.py.
+
 convcalc's `receptive_field` has one entry per spatial dim of the network input.
 """
 
