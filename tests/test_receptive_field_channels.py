@@ -368,3 +368,55 @@ def test_tracer_matches_autograd(chain):
         want = projections(trace_stages(ops, channels, y, x)[-1])
         assert (rows, cols) == want, f"unit {(y, x)} of {' -> '.join(l.expr for l in layers)}"
     event("checked")
+
+
+# ============================================================== merges keep channels apart
+
+
+def _walk(nodes, shape):
+    from convcalc.analysis import Graph, Node, walk
+    from convcalc.layers import build_layer
+
+    g = Graph(shape)
+    g.nodes += [Node(name, build_layer(expr), tuple(inputs), expr) for name, expr, inputs in nodes]
+    return walk(g).layers[-1].receptive_field
+
+
+CONCAT_THEN_SHUFFLE = [
+    ("a", "PixelUnshuffle(2)", ["input"]),
+    ("b", "Conv2d(4, 4, 3, padding=1, groups=4, bias=False)", ["a"]),
+    ("c", "Concat(dim=1)", ["a", "b"]),  # channels 0-3: a's sub-positions; 4-7: b's
+    ("d", "Conv2d(8, 4, 1, groups=4, bias=False)", ["c"]),  # groups {a0, a1}, {a2, a3}, {b0, b1}, {b2, b3}
+    ("e", "PixelShuffle(2)", ["d"]),
+]
+
+
+def test_concat_keeps_each_inputs_channels():
+    """Even rows y read a's sub-positions (y itself; along x the pair 2(x//2), +1), odd rows
+    b's: a depthwise 3x3 on the half-resolution grid, 2*2 + 1 = 5 rows and 6 columns.
+    Unit (0, 0) reads a: rows from 0, columns from 0."""
+    rf = _walk(CONCAT_THEN_SHUFFLE, (1, 1, 16, 16))
+    assert (rf.size, rf.start, tuple(rf.stride)) == ((5, 6), (0, 0), (1, 1))
+
+
+@requires_torch
+def test_concat_keeps_each_inputs_channels_live():
+    torch.manual_seed(0)
+    unshuffle, shuffle = torch.nn.PixelUnshuffle(2), torch.nn.PixelShuffle(2)
+    depthwise = torch.nn.Conv2d(4, 4, 3, padding=1, groups=4, bias=False).double()
+    grouped = torch.nn.Conv2d(8, 4, 1, groups=4, bias=False).double()
+
+    def model(x):
+        a = unshuffle(x)
+        return shuffle(grouped(torch.cat([a, depthwise(a)], 1)))
+
+    x = torch.rand(1, 1, 16, 16, dtype=torch.float64, requires_grad=True)
+    y = model(x)
+    extents = [[], []]
+    for unit in [(8, 8), (8, 9), (9, 8), (9, 9)]:
+        (grad,) = torch.autograd.grad(y[0, :, unit[0], unit[1]].sum(), x, retain_graph=True)
+        mask = grad[0, 0] != 0
+        for a, line in enumerate((mask.any(dim=1), mask.any(dim=0))):
+            nz = torch.nonzero(line).flatten()
+            extents[a].append(nz.max().item() - nz.min().item() + 1)
+    assert (max(extents[0]), max(extents[1])) == _walk(CONCAT_THEN_SHUFFLE, (1, 1, 16, 16)).size
