@@ -61,7 +61,8 @@ class Conv:
         for ci in range(g * per_in, (g + 1) * per_in):
             for jy in range(self.k[0]):
                 for jx in range(self.k[1]):
-                    yield (ci, y * self.s[0] - self.p[0] + jy * self.d[0], x * self.s[1] - self.p[1] + jx * self.d[1])
+                    yield (ci, y * self.s[0] - self.p[0] + jy * self.d[0],
+                           x * self.s[1] - self.p[1] + jx * self.d[1])
 
 
 @dataclass(frozen=True)
@@ -258,17 +259,20 @@ def channel_chains(draw):
         elif kind == "unshuffle":
             if h % 2 or w % 2:
                 continue
-            layer = Layer("PixelUnshuffle(2)", Unshuffle(2), 4 * c, (h // 2, w // 2), ("PixelUnshuffle", {"downscale_factor": 2}))
+            layer = Layer("PixelUnshuffle(2)", Unshuffle(2), 4 * c, (h // 2, w // 2),
+                          ("PixelUnshuffle", {"downscale_factor": 2}))
         elif kind == "shuffle":
             if c % 4:
                 continue
-            layer = Layer("PixelShuffle(2)", Shuffle(2), c // 4, (2 * h, 2 * w), ("PixelShuffle", {"upscale_factor": 2}))
+            layer = Layer("PixelShuffle(2)", Shuffle(2), c // 4, (2 * h, 2 * w),
+                          ("PixelShuffle", {"upscale_factor": 2}))
         elif kind == "chshuffle":
             divisors = [d for d in range(2, c + 1) if c % d == 0]
             if not divisors:
                 continue
             g = draw(st.sampled_from(divisors))
-            layer = Layer(f"ChannelShuffle({g})", ChannelShuffle(g, c), c, (h, w), ("ChannelShuffle", {"groups": g}))
+            layer = Layer(f"ChannelShuffle({g})", ChannelShuffle(g, c), c, (h, w),
+                          ("ChannelShuffle", {"groups": g}))
         else:
             if h * w > 24 * 24:
                 continue

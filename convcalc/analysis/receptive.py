@@ -482,8 +482,9 @@ class RFState:
                 continue
             partners = {f.partner for f in fields if f.partner is not None}
             if (concat or broadcast) and len(partners) <= 1:
-                axes.append(_merge_channels(fields, inputs, channel_axis, output, concat, length,  # type: ignore[arg-type]
-                                            partners.pop() if partners else None))
+                partner = partners.pop() if partners else None
+                axes.append(_merge_channels(fields, inputs, channel_axis,  # type: ignore[arg-type]
+                                            output, concat, length, partner))
             else:
                 collapsed = [f.collapsed().maps[0] for f in fields]
                 axes.append(AxisField((union_maps(collapsed, length),), None, None, length))

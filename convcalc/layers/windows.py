@@ -248,7 +248,8 @@ def transposed_notes(layer, sizes: Sequence[int], outs: Sequence[int], kernel, s
             what = f"along {join_names([a for a, _, _ in uneven])} receive uneven numbers of contributions " \
                    f"({details.pop()})"
         else:
-            what = "receive uneven numbers of contributions (" + ", ".join(f"{d} along {a}" for a, _, d in uneven) + ")"
+            what = ("receive uneven numbers of contributions ("
+                    + ", ".join(f"{d} along {a}" for a, _, d in uneven) + ")")
         notes.append(f"{layer.name}: interior outputs {what}: checkerboard artefacts")
     if silent:
         what, many = along(silent)
