@@ -143,9 +143,9 @@ class Upsample(Parameterless, Layer):
     def copies(self, size: int, out: int, ndim: int) -> bool:
         """PyTorch's kernels copy the input along an axis whose output size equals its input
         size, whatever the scale factor says: the linear modes (linear, bilinear, trilinear,
-        either align_corners), and nearest on 2-D inputs only (torch 2.13, CPU, measured by
-        tests/test_receptive_field_resampling.py); bicubic, nearest-exact and nearest on 1-D
-        and 3-D inputs compute their source indices as for any other size."""
+        either align_corners), and nearest on 2-D inputs only (torch 2.13, CPU, forward pass,
+        recorded by tests/fixtures/record_upsample_maps.py); bicubic, nearest-exact and
+        nearest on 1-D and 3-D inputs compute their source indices as for any other size."""
         return out == size and (self.mode in ("linear", "bilinear", "trilinear")
                                 or (self.mode == "nearest" and ndim == 2))
 
