@@ -14,6 +14,12 @@ Two independent references:
     interior output unit back-propagated; the input positions with a non-zero
     gradient are exactly that unit's receptive field.  (b) also checks (a).
 
+The tracer's index maps: sliding windows, transposed convolutions, nearest and linear
+resampling by a rational ratio (with PyTorch's copy rule where an output is as large as
+its input), pixel (un)shuffle's blocks, and layers that see their whole input (every unit
+reads all of it, also units a later layer reads from its padding).  Channel structure is
+traced element by element in test_receptive_field_channels.py.
+
 convcalc's `receptive_field` has one entry per spatial dim of the network input.
 """
 
@@ -112,6 +118,77 @@ class Pointwise:
         return [o]
 
 
+@dataclass(frozen=True)
+class Whole:
+    """A layer that sees its whole input axis of n units (Linear on it, Flatten, pooling to
+    size 1): every output unit reads units 0 .. n-1 -- also the units a later layer reads
+    from its padding, since no later layer may widen a region beyond the whole extent
+    (CONTRACT section 4)."""
+
+    n: int
+    up = 1
+
+    def reads(self, o: int) -> list[int]:
+        return list(range(self.n))
+
+
+@dataclass(frozen=True)
+class Resample:
+    """Up-/down-sampling by a rational ratio r (input units per output unit), PyTorch's
+    source-index rules: nearest floor(o*r); linear around (o + 1/2)*r - 1/2, both
+    neighbours unless that lands exactly on a position."""
+
+    ratio: Fraction
+    kind: str = "nearest"
+
+    @property
+    def up(self) -> int:
+        return self.ratio.denominator
+
+    def reads(self, o: int) -> list[int]:
+        p, q = self.ratio.numerator, self.ratio.denominator
+        if self.kind == "nearest":
+            return [o * p // q]
+        # src = (o + 1/2) * p/q - 1/2 = ((2o + 1) * p - q) / (2q)
+        num, den = (2 * o + 1) * p - q, 2 * q
+        low = num // den
+        return [low] if num % den == 0 else [low, low + 1]
+
+
+@dataclass(frozen=True)
+class WholeOfInput:
+    """A placeholder for `Whole` in random chains: the axis length is known only once the
+    chain's input size is chosen."""
+
+    def resolve(self, n_in: int, n_out: int):
+        return Whole(n_in)
+
+
+@dataclass(frozen=True)
+class ScaledUpsample:
+    """A placeholder for Upsample(scale_factor=f) in random chains: PyTorch's kernels copy
+    along an axis whose output size equals its input size (the linear modes, and nearest
+    on 2-D inputs, which also reads o >> 1 when the output is twice the input); otherwise
+    the source index follows the ratio 1/f (tests/fixtures/upsample_maps.json holds what
+    torch 2.13 does)."""
+
+    factor: float
+    kind: str  # "nearest" or "linear"
+    ndim: int
+
+    def resolve(self, n_in: int, n_out: int):
+        if n_out == n_in and (self.kind == "linear" or self.ndim == 2):
+            return Pointwise()
+        if self.kind == "nearest" and self.ndim == 2 and n_out == 2 * n_in:
+            return Resample(Fraction(1, 2))
+        return Resample(1 / Fraction(str(self.factor)), self.kind)
+
+
+def resolve_ops(ops, sizes):
+    """Placeholders replaced by the ops they stand for, given the sizes through the chain."""
+    return [op.resolve(sizes[i], sizes[i + 1]) if hasattr(op, "resolve") else op for i, op in enumerate(ops)]
+
+
 def trace(ops, o: int) -> frozenset[int]:
     """Network-input positions that reach output unit o of the last op."""
     region = {o}
@@ -129,7 +206,7 @@ class Traced:
 
 def brute_force_rf(ops) -> Traced:
     period = math.prod(op.up for op in ops)  # a shift that maps every stage onto itself
-    regions = [trace(ops, o) for o in range(3 * period)]
+    regions = [trace(ops, o) for o in range(2 * period)]
     if not any(regions):
         # e.g. ConvTranspose1d(k=1, s=2, p=1) -> Conv1d(k=1, s=2): only the bias reaches
         # the output.  Size 0, no start; the stride has no region to measure.
@@ -137,7 +214,7 @@ def brute_force_rf(ops) -> Traced:
     first = next(o for o in range(period) if regions[o])
     shift = min(regions[first + period]) - min(regions[first])
     # the tracer checks itself: one period later every region moved by `shift`
-    for o in range(2 * period):
+    for o in range(period):
         assert regions[o + period] == frozenset(i + shift for i in regions[o]), (ops, o)
     size = max(max(r) - min(r) + 1 for r in regions[:period] if r)
     start = min(regions[0]) if regions[0] else None
@@ -155,6 +232,9 @@ def test_tracer_textbook_values():
     assert brute_force_rf([Repeat(2), Window(3, 1, 1)]) == Traced(2, Fraction(1, 2), -1)
     assert brute_force_rf([Scatter(4, 2, 1)]) == Traced(2, Fraction(1, 2), -1)
     assert brute_force_rf([Scatter(1, 2, 1), Window(1, 2)]) == Traced(0, None, None)
+    assert brute_force_rf([Window(3, 1, 1), Whole(8), Window(3, 1, 1)]) == Traced(10, Fraction(0), -1)
+    assert brute_force_rf([Resample(Fraction(2, 3))]) == Traced(1, Fraction(2, 3), 0)
+    assert brute_force_rf([Resample(Fraction(1, 2), "linear")]) == Traced(2, Fraction(1, 2), -1)
 
 
 # ============================================================== convcalc access
@@ -228,6 +308,21 @@ HAND_CASES = [
      (9, 1, -4), [Window(5, 1, 4, 2)]),
     (["MaxPool1d(3, stride=2, padding=1, dilation=2, ceil_mode=True)"], (1, 2, 16),
      (5, 2, -1), [Window(3, 2, 1, 2)]),
+    # after a layer that sees its whole input, nothing widens the region (CONTRACT section 4)
+    (["Linear(8, 4)", "Conv1d(1, 1, 2)"], (1, 1, 8), (8, 0, 0), [Whole(8), Window(2)]),
+    (["AdaptiveAvgPool2d(1)", "Upsample(size=(32, 32))", "Conv2d(1, 1, 3, padding=1)"], (1, 1, 32, 32),
+     (32, 0, 0), [Whole(32), Resample(Fraction(1, 32)), Window(3, 1, 1)]),
+    (["Conv2d(1, 1, 3, padding=1)", "AdaptiveMaxPool2d(1)", "Conv2d(1, 1, 3, padding=1)"], (1, 1, 32, 32),
+     (34, 0, -1), [Window(3, 1, 1), Whole(32), Window(3, 1, 1)]),
+    (["Conv1d(1, 1, 3)", "Upsample(size=1, mode='area')", "Upsample(scale_factor=4)"], (1, 1, 9),
+     (9, 0, 0), [Window(3), Whole(7), Resample(Fraction(1, 4))]),
+    # three ratios of 20/41: a period of 41**3 = 68,921 units, past the tabulation limit
+    (["Upsample(scale_factor=2.05)"] * 3, (1, 1, 8), (1, Fraction(8000, 68921), 0),
+     [Resample(Fraction(20, 41))] * 3),
+    (["Upsample(scale_factor=2.05, mode='linear')", "Conv1d(1, 1, 3, padding=1)"] * 2, (1, 1, 8),
+     (4, Fraction(400, 1681), -2), [Resample(Fraction(20, 41), "linear"), Window(3, 1, 1)] * 2),
+    # an output as large as the input: the linear modes copy (PyTorch's shortcut)
+    (["Upsample(scale_factor=1.05, mode='linear')"], (1, 1, 10), (1, 1, 0), [Pointwise()]),
 ]
 
 
@@ -240,6 +335,19 @@ def test_hand_written(exprs, shape, expected, ops):
     rf = rf_of(exprs, shape)
     for a in range(len(shape) - 2):
         assert_matches(rf, a, want, f"for {' -> '.join(exprs)}")
+
+
+def test_periods_past_the_tabulation_limit_are_not_null():
+    """ConvTranspose1d(k=3, s=100000): output o receives input i when o = 100000*i + j, j < 3, so
+    each unit sees at most one position and unit 0 sees position 0; a 3-window after it still
+    sees one position (its neighbours of unit 0 receive nothing).  The period, 100000 units,
+    is past the tabulation limit: the map is evaluated unit by unit."""
+    rf = rf_of(["ConvTranspose1d(1, 1, 3, stride=100000)", "Conv1d(1, 1, 3, padding=1)"], (1, 1, 2))
+    assert (rf.size, Fraction(rf.stride[0]), rf.start) == ((1,), Fraction(1, 100000), (0,))
+    rf = rf_of(["ConvTranspose1d(1, 1, 3, stride=100000, padding=1)"], (1, 1, 2))
+    assert (rf.size, Fraction(rf.stride[0]), rf.start) == ((1,), Fraction(1, 100000), (0,))  # o=0: i=0, j=1
+    rf = rf_of(["ConvTranspose1d(1, 1, 3, stride=100000, padding=3)"], (1, 1, 2))
+    assert rf.start == (None,)  # o = 100000*i + j - 3 = 0 has no solution with j < 3
 
 
 def test_pixel_unshuffle_sees_its_block():
@@ -332,6 +440,10 @@ def out_length(n: int, rule) -> int:
         return (n - 1) * s - 2 * p + d * (k - 1) + extra + 1
     if kind == "up":
         return n * k
+    if kind == "upf":  # PyTorch: floor(size * scale_factor), in double precision
+        return math.floor(n * k)
+    if kind == "whole":
+        return 1
     return n
 
 
@@ -349,7 +461,7 @@ def lengths_through(n: int, layers, a: int) -> list[int] | None:
 def rf_layer(draw, n: int, channels: int, *, for_gradient: bool) -> RFLayer:
     kinds = ["conv", "conv", "tconv", "avgpool", "up"]
     if not for_gradient:
-        kinds += ["maxpool", "relu"] + (["shuffle"] if n == 2 else [])
+        kinds += ["maxpool", "relu", "upf", "whole"] + (["shuffle"] if n == 2 else [])
     kind = draw(st.sampled_from(kinds))
     cout = 1 if for_gradient else draw(st.sampled_from([1, 2, 4]))
     ax = range(n)
@@ -408,6 +520,18 @@ def rf_layer(draw, n: int, channels: int, *, for_gradient: bool) -> RFLayer:
         ops = tuple(Repeat(fi) for fi in f)
         lengths = tuple(("up", (fi, 0, 0, 0, 0)) for fi in f)
         name, cout = "Upsample", None
+    elif kind == "upf":
+        f = [draw(st.sampled_from([0.5, 0.75, 1.25, 1.5, 2.05, 2.5])) for _ in ax]
+        linear = draw(st.booleans())
+        mode = {1: "linear", 2: "bilinear", 3: "trilinear"}[n] if linear else "nearest"
+        kw = dict(scale_factor=per_axis(f), mode=mode)
+        ops = tuple(ScaledUpsample(fi, "linear" if linear else "nearest", n) for fi in f)
+        lengths = tuple(("upf", (fi, 0, 0, 0, 0)) for fi in f)
+        name, cout = "Upsample", None
+    elif kind == "whole":
+        kw, name, cout = {"output_size": 1}, f"AdaptiveAvgPool{n}d", None
+        ops = tuple(WholeOfInput() for _ in ax)
+        lengths = tuple(("whole", (0, 0, 0, 0, 0)) for _ in ax)
     elif kind == "shuffle":
         r = draw(st.integers(2, 3))
         if channels % (r * r):
@@ -455,10 +579,14 @@ def test_random_chains_match_tracer(chain):
     exprs = [layer.expr for layer in layers]
     analysis = convcalc.analyze(exprs, input_shape=(1, c0, *sizes))
     assert len(analysis.layers) == len(layers)
-    event(f"{len(layers)} layers, period {math.prod(op.up for lr in layers for op in lr.ops[:1])}")
+    ops = [resolve_ops([layer.ops[a] for layer in layers], lengths_through(sizes[a], layers, a)) for a in range(n)]
+    event(f"{len(layers)} layers, period {math.prod(op.up for op in ops[0])}")
+    for kind in ("Whole", "Resample", "Pointwise"):
+        if any(type(op).__name__ == kind for axis_ops in ops for op in axis_ops):
+            event(f"has {kind}")
     for i, result in enumerate(analysis.layers):
         for a in range(n):
-            want = brute_force_rf([layer.ops[a] for layer in layers[: i + 1]])
+            want = brute_force_rf(ops[a][: i + 1])
             assert_matches(result.receptive_field, a, want,
                            f"after layer {i} of {' -> '.join(exprs)}")
 
@@ -614,3 +742,77 @@ def test_gradient_hand_written(exprs, shape, unit):
         assert hi - lo + 1 == rf.size[a]
         if Fraction(rf.stride[a]).denominator == 1:
             assert lo == rf.start[a] + unit[a] * rf.stride[a]
+
+
+# ============================================================== whole-axis layers, live
+
+
+def _grad_support(model, shape, unit):
+    x = torch.rand(shape, dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(model(x)[(0, slice(None)) + unit].sum(), x)
+    nz = torch.nonzero(grad[0].abs().sum(dim=0) != 0)
+    return [(nz[:, a].min().item(), nz[:, a].max().item()) for a in range(len(unit))]
+
+
+@requires_torch
+@pytest.mark.parametrize("exprs, shape, build", [
+    (["AdaptiveAvgPool2d(1)", "Upsample(size=(32, 32))", "Conv2d(1, 1, 3, padding=1)"], (1, 1, 32, 32),
+     lambda: torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Upsample(size=(32, 32)),
+                                 torch.nn.Conv2d(1, 1, 3, padding=1))),
+    (["Linear(8, 4)", "Conv1d(1, 1, 2)"], (1, 1, 8),
+     lambda: torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.Conv1d(1, 1, 2))),
+])
+def test_nothing_widens_a_whole_extent_live(exprs, shape, build):
+    """Every output unit, at the border or inside, depends on the whole input and on
+    nothing else: the receptive field is the input's extent (CONTRACT section 4)."""
+    torch.manual_seed(0)
+    model = build().double()
+    rf = rf_of(exprs, shape)
+    out = convcalc.analyze(exprs, shape).total.output_shape
+    for unit in [(0,) * (len(shape) - 2), tuple(s // 2 for s in out[2:]), tuple(s - 1 for s in out[2:])]:
+        for a, (lo, hi) in enumerate(_grad_support(model, shape, unit)):
+            assert (hi - lo + 1, lo) == (rf.size[a], rf.start[a]) == (shape[2 + a], 0)
+
+
+@requires_torch
+def test_squeeze_excitation_sees_the_whole_input_live():
+    """x -> conv(3, p=1) -> a; a * gate(a), the gate a global pool: every unit of the product
+    depends on every input position.  In the unbounded sense the region also holds the
+    padding the conv reads: -1 .. 32."""
+    from convcalc.analysis import Graph, Node, walk
+    from convcalc.layers import build_layer
+
+    g = Graph((1, 1, 32, 32))
+    g.nodes += [Node("a", build_layer("Conv2d(1, 1, 3, padding=1)"), ("input",), ""),
+                Node("gate", build_layer("AdaptiveAvgPool2d(1)"), ("a",), ""),
+                Node("mul", build_layer("Mul()"), ("a", "gate"), "")]
+    rf = walk(g).layers[-1].receptive_field
+    assert (rf.size, rf.start, tuple(rf.stride)) == ((34, 34), (-1, -1), (0, 0))
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(1, 1, 3, padding=1).double()
+
+    def model(x):
+        a = conv(x)
+        return a * torch.nn.functional.adaptive_avg_pool2d(a, 1)
+
+    for unit in [(0, 0), (15, 20)]:
+        assert _grad_support(model, (1, 1, 32, 32), unit) == [(0, 31), (0, 31)]
+
+
+@requires_torch
+@pytest.mark.parametrize("exprs, build, want", [
+    (["PixelUnshuffle(2)", "PixelShuffle(2)"],
+     lambda: torch.nn.Sequential(torch.nn.PixelUnshuffle(2), torch.nn.PixelShuffle(2)), 1),
+    # a depthwise 3x3 between them: a 3x3 with dilation 2 on the full grid, 2*(3-1) + 1
+    (["PixelUnshuffle(2)", "Conv2d(4, 4, 3, padding=1, groups=4)", "PixelShuffle(2)"],
+     lambda: torch.nn.Sequential(torch.nn.PixelUnshuffle(2), torch.nn.Conv2d(4, 4, 3, padding=1, groups=4),
+                                 torch.nn.PixelShuffle(2)), 5),
+])
+def test_pixel_unshuffle_then_shuffle_live(exprs, build, want):
+    torch.manual_seed(0)
+    model = build().double()
+    rf = rf_of(exprs, (1, 1, 8, 8))
+    assert rf.size == (want, want)
+    for unit in [(3, 4), (4, 3)]:
+        for (lo, hi), u in zip(_grad_support(model, (1, 1, 8, 8), unit), unit):
+            assert hi - lo + 1 == want and lo == u - (want - 1) // 2

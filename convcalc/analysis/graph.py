@@ -15,7 +15,7 @@ from ..errors import ConvcalcError, IncompatibleInputError, Location
 from ..layers.base import Layer, Shape
 from ..record import field, record
 from . import conventions
-from .receptive import PeriodTooLarge, RFState
+from .receptive import RFState
 from .result import Analysis, LayerResult, ReceptiveField, Totals
 
 INPUT = "input"
@@ -115,7 +115,7 @@ def walk(graph: Graph, dtype: str = "float32",
     order = graph.validate()
     shapes: dict[str, Shape] = {INPUT: graph.input_shape}
     k = spatial_dims(graph)
-    fields: dict[str, RFState | None] = {INPUT: RFState.network_input(k) if k else None}
+    fields: dict[str, RFState | None] = {INPUT: RFState.network_input(k, graph.input_shape) if k else None}
     rows: list[LayerResult] = []
     last_row: dict[str, str] = {INPUT: INPUT}  # node name -> name of its last (expanded) row
     # element types flow as a tensor's do: a layer without its own dtype= passes on its
@@ -128,7 +128,9 @@ def walk(graph: Graph, dtype: str = "float32",
         node_dtype = node.dtype or dtypes[node.inputs[0]]
         try:
             layer = node.layer.resolve(in_shapes)
-            rf = None if any(f is None for f in in_fields) else RFState.merge(in_fields)  # type: ignore[arg-type]
+            # several inputs are merged by the merge layer's own effect (broadcast, concat)
+            rf: RFState | list | None = None if any(f is None for f in in_fields) else (
+                in_fields[0] if len(in_fields) == 1 else list(in_fields))
             current, refs = in_shapes, tuple(last_row[r] for r in node.inputs)
             for suffix, sub in layer.expand():
                 name = f"{node.name}.{suffix}" if suffix else node.name
@@ -165,13 +167,13 @@ def _check_arity(layer: Layer, inputs: Sequence[Shape]) -> None:
         raise IncompatibleInputError(f"{layer.name} takes {layer.arity} input; got {len(inputs)}")
 
 
-def _advance(rf: RFState | None, layer: Layer, inputs, out: Shape) -> RFState | None:
+def _advance(rf: "RFState | list[RFState] | None", layer: Layer, inputs, out: Shape) -> RFState | None:
     if rf is None:
         return None
-    try:
-        return rf.apply(layer.rf_effect(inputs, out), len(out))
-    except PeriodTooLarge:
-        return None
+    effect = layer.rf_effect(inputs, out)
+    if isinstance(rf, list):
+        return RFState.merge(rf, inputs, effect, out)
+    return rf.apply(effect, inputs, out)
 
 
 def _row(index: int, name: str, spec: str, layer: Layer, node: Node, refs, inputs, out: Shape,
@@ -180,8 +182,9 @@ def _row(index: int, name: str, spec: str, layer: Layer, node: Node, refs, input
     size = DTYPE_BYTES[node.dtype or dtype]
     field_ = None
     if rf is not None and rf.axes:
-        field_ = ReceptiveField(tuple(a.size for a in rf.axes), tuple(a.stride for a in rf.axes),
-                                tuple(a.start for a in rf.axes))
+        found = rf.summary()
+        field_ = ReceptiveField(tuple(a[0] for a in found), tuple(a[1] for a in found),
+                                tuple(a[2] for a in found))
     macs, flops = counting.count(layer, inputs, out)
     # positional: a 10,000-layer analysis builds 10,000 of these
     return LayerResult(index, name, layer.name, spec, tuple(refs), tuple(tuple(s) for s in inputs), tuple(out),

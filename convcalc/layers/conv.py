@@ -10,7 +10,8 @@ from .base import (ArgumentError, Layer, Shape, as_bool, as_choice, as_int, chec
                    fmt_shape, ntuple, positional, tuple_arg)
 from .formula import Expr, Sym, product, term
 from .windows import (DIL, IN, OP, PAD, SAME_AFTER, SAME_BEFORE, SAME_TOTAL, TRANSPOSED, WINDOW,
-                      WINDOW_UNEVEN, K, S, axis_name, check_padding_fits, window_notes)
+                      WINDOW_UNEVEN, K, S, axis_name, check_padding_fits, join_names, transposed_notes,
+                      window_notes)
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -177,20 +178,25 @@ class ConvNd(_ConvArgs, Layer):
         return x[:-n - 1] + (self.out_channels,) + tuple(outs)
 
     def rf_effect(self, inputs, output):
-        from .rf import RFEffect, WindowStep
+        from .rf import Groups, RFEffect, WindowStep
         n = self.ndim
         return RFEffect({i - n: WindowStep(self.kernel_size[i], self.stride[i], self.dilation[i], left)
-                         for i, (left, _) in enumerate(self.pad_pairs())})
+                         for i, (left, _) in enumerate(self.pad_pairs())},
+                        channels=Groups(self.groups), channel_axis=-n - 1)
 
     def notes(self, inputs, output) -> list[str]:
         n = self.ndim
         notes = window_notes(self, inputs[0][-n:], output[-n:], self.kernel_size, self.stride,
                              self.dilation, self.pad_pairs())
         if self.padding == "same":
-            for i, (left, right) in enumerate(self.pad_pairs()):
-                if left != right:
-                    notes.append(f"{self.name}: padding='same' pads {axis_name(i, n)} unevenly "
-                                 f"({left} before, {right} after)")
+            uneven = [(axis_name(i, n), f"{left} before, {right} after")
+                      for i, (left, right) in enumerate(self.pad_pairs()) if left != right]
+            if len({detail for _, detail in uneven}) == 1:
+                notes.append(f"{self.name}: padding='same' pads {join_names([a for a, _ in uneven])} unevenly "
+                             f"({uneven[0][1]})")
+            elif uneven:
+                notes.append(f"{self.name}: padding='same' pads unevenly: "
+                             + join_names([f"{a} ({detail})" for a, detail in uneven]))
         return notes
 
 
@@ -268,24 +274,16 @@ class ConvTransposeNd(_ConvArgs, Layer):
         return terms
 
     def rf_effect(self, inputs, output):
-        from .rf import RFEffect, TransposedStep
+        from .rf import Groups, RFEffect, TransposedStep
         n = self.ndim
         return RFEffect({i - n: TransposedStep(self.kernel_size[i], self.stride[i], self.dilation[i],
-                                               self.padding[i]) for i in range(n)})
+                                               self.padding[i]) for i in range(n)},
+                        channels=Groups(self.groups), channel_axis=-n - 1)
 
     def notes(self, inputs, output) -> list[str]:
-        notes = []
         n = self.ndim
-        for i in range(n):
-            k, s, d = self.kernel_size[i], self.stride[i], self.dilation[i]
-            if s > 1 and k % s != 0:
-                notes.append(f"{self.name}: kernel {k} is not a multiple of stride {s} along "
-                             f"{axis_name(i, n)}: outputs get uneven overlap (checkerboard artefacts)")
-            reached = {(j * d) % s for j in range(k)}
-            if len(reached) < s:
-                notes.append(f"{self.name}: {s - len(reached)} of every {s} outputs along "
-                             f"{axis_name(i, n)} receive no input, only the bias")
-        return notes
+        return transposed_notes(self, inputs[0][-n:], output[-n:], self.kernel_size, self.stride,
+                                self.dilation, self.padding)
 
 
 @record

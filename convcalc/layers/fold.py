@@ -19,7 +19,7 @@ import math
 from ..record import record, set_field
 from .base import ArgumentError, Layer, Parameterless, Shape, fmt_shape, ntuple, positional
 from .formula import Sym, product, term
-from .windows import WINDOW, axis_name, window_notes
+from .windows import WINDOW, along, axis_name, window_notes
 
 _KERNEL = [Sym("k0", "k_H"), Sym("k1", "k_W")]
 BLOCK_VALUES = product([Sym("C_in")] + _KERNEL)  # Unfold: C × k_H × k_W values per column
@@ -175,14 +175,15 @@ class Fold(_Blocks, Parameterless, Layer):
         return RFEffect({}, remap={})
 
     def notes(self, inputs, output) -> list[str]:
-        notes = []
+        items = []
         for i in range(2):
             missed = self._uncovered(i)
             if missed:
-                what = "position receives" if missed == 1 else "positions receive"
-                notes.append(f"Fold: {missed} output {what} no block value along {axis_name(i, 2)} "
-                             "(left at zero)")
-        return notes
+                items.append((axis_name(i, 2), missed, f"{missed} output position{'s' if missed != 1 else ''}"))
+        if not items:
+            return []
+        phrase, plural = along(items)  # once, naming every axis it holds for
+        return [f"Fold: {phrase} {'receive' if plural else 'receives'} no block value (left at zero)"]
 
     def _uncovered(self, i: int) -> int:
         size, k, s, d, p = (self.output_size[i], self.kernel_size[i], self.stride[i], self.dilation[i],

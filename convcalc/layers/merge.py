@@ -46,6 +46,10 @@ class ElementwiseMerge(Parameterless, Pointwise, Layer):
         _check_inputs(self, inputs)
         return broadcast(self, inputs)
 
+    def rf_effect(self, inputs, output):
+        from .rf import RFEffect
+        return RFEffect({}, merge="broadcast")
+
     def spec(self) -> str:
         return f"{self.op}()"
 
@@ -74,3 +78,8 @@ class Concat(Parameterless, Pointwise, Layer):
         size = term(terms, f"dim{dim}_out", total, {f"s{i}": s[dim] for i, s in enumerate(inputs)},
                     note=f"sizes along dim {self.dim} add up")
         return first[:dim] + (size,) + first[dim + 1:]
+
+    def rf_effect(self, inputs, output):
+        from .rf import RFEffect
+        rank = len(inputs[0])
+        return RFEffect({}, merge="concat", merge_axis=self.dim % rank - rank)

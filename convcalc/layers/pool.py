@@ -209,11 +209,13 @@ class AdaptivePoolNd(Parameterless, Layer):
     def rf_effect(self, inputs, output):
         from fractions import Fraction
 
-        from .rf import RatioStep, RFEffect
+        from .rf import GlobalStep, RatioStep, RFEffect
         n = self.ndim
         steps = {}
         for i, (size, out) in enumerate(zip(inputs[0][-n:], output[-n:])):
-            if out > 0 and size != out:
+            if out == 1:  # one window over the whole axis
+                steps[i - n] = GlobalStep(size)
+            elif out > 0 and size != out:
                 steps[i - n] = RatioStep(Fraction(size, out), "adaptive")
         return RFEffect(steps)
 

@@ -7,7 +7,7 @@ from typing import Sequence
 
 from ..record import record, set_field
 from .windows import axis_name
-from .base import (ArgumentError, Layer, Parameterless, Pointwise, Shape, as_bool, as_choice, as_int,
+from .base import (ArgumentError, Layer, Parameterless, Shape, as_bool, as_choice, as_int,
                    check_rank, fmt_shape, positional)
 from .formula import Sym, floor, term
 
@@ -140,8 +140,19 @@ class Upsample(Parameterless, Layer):
             out.append(r.limit_denominator(_MAX_PERIOD))
         return out
 
+    def copies(self, size: int, out: int, ndim: int) -> bool:
+        """PyTorch's kernels copy the input along an axis whose output size equals its input
+        size, whatever the scale factor says: the linear modes (linear, bilinear, trilinear,
+        either align_corners), and nearest on 2-D inputs only (torch 2.13, CPU, forward pass,
+        recorded by tests/fixtures/record_upsample_maps.py); bicubic, nearest-exact and
+        nearest on 1-D and 3-D inputs compute their source indices as for any other size."""
+        return out == size and (self.mode in ("linear", "bilinear", "trilinear")
+                                or (self.mode == "nearest" and ndim == 2))
+
     def rf_effect(self, inputs, output):
-        from .rf import RatioStep, RFEffect, WindowStep
+        from fractions import Fraction
+
+        from .rf import GlobalStep, RatioStep, RFEffect, WindowStep
         x = inputs[0]
         n = len(x) - 2
         kind = {"nearest": "nearest", "nearest-exact": "nearest-exact", "area": "adaptive",
@@ -150,8 +161,15 @@ class Upsample(Parameterless, Layer):
             kind += "-aligned"
         steps = {}
         for i, r in enumerate(self.ratios(x, output)):
-            if r == 0:
-                steps[i - n] = WindowStep(1, 1, 1, 0)
+            size, out = x[2 + i], output[2 + i]
+            if out == 0:
+                steps[i - n] = WindowStep(1, 1, 1, 0)  # an empty axis: no unit to trace
+            elif self.copies(size, out, n):
+                continue
+            elif self.mode == "nearest" and n == 2 and out == 2 * size:
+                steps[i - n] = RatioStep(Fraction(1, 2), kind)  # the 2-D kernel's o >> 1 shortcut
+            elif kind == "adaptive" and out == 1:
+                steps[i - n] = GlobalStep(size)  # area to size 1 averages the whole axis
             elif not (r == 1 and kind in ("nearest", "adaptive")):
                 steps[i - n] = RatioStep(r, kind)
         return RFEffect(steps)
@@ -200,9 +218,13 @@ class PixelShuffle(Parameterless, Layer):
     def rf_effect(self, inputs, output):
         from fractions import Fraction
 
-        from .rf import RatioStep, RFEffect
-        step = RatioStep(Fraction(1, self.upscale_factor), "nearest")
-        return RFEffect({-2: step, -1: step})
+        from .rf import PixelShuffleMap, RatioStep, RFEffect, WindowStep
+        r = self.upscale_factor
+        step = RatioStep(Fraction(1, r), "nearest")
+        # -3 are channels; the steps along it hold only when it is a spatial axis of the
+        # network (a 5-D input), where output index c reads c*r*r .. c*r*r + r*r-1
+        return RFEffect({-3: WindowStep(r * r, r * r), -2: step, -1: step},
+                        channels=PixelShuffleMap(r), channel_axis=-3)
 
 
 @record
@@ -231,14 +253,17 @@ class PixelUnshuffle(Parameterless, Layer):
         return 2
 
     def rf_effect(self, inputs, output):
-        from .rf import RFEffect, WindowStep
+        from fractions import Fraction
+
+        from .rf import PixelShuffleMap, RatioStep, RFEffect, WindowStep
         r = self.downscale_factor
-        step = WindowStep(r, r, 1, 0)
-        return RFEffect({-2: step, -1: step})
+        step = WindowStep(r, r, 1, 0)  # all channels of a unit: its r x r block
+        return RFEffect({-3: RatioStep(Fraction(1, r * r), "nearest"), -2: step, -1: step},
+                        channels=PixelShuffleMap(r, unshuffle=True), channel_axis=-3)
 
 
 @record
-class ChannelShuffle(Parameterless, Pointwise, Layer):
+class ChannelShuffle(Parameterless, Layer):
     groups: int = positional()
 
     type_name = "ChannelShuffle"
@@ -254,3 +279,7 @@ class ChannelShuffle(Parameterless, Pointwise, Layer):
         if x[1] % self.groups:
             raise self.fail(f"channels {x[1]} (dim 1) must be divisible by groups={self.groups}")
         return x
+
+    def rf_effect(self, inputs, output):
+        from .rf import ChannelPermutation, RFEffect
+        return RFEffect({}, channels=ChannelPermutation(self.groups), channel_axis=1 - len(inputs[0]))

@@ -1,9 +1,15 @@
-"""Receptive-field steps: how one layer maps an output index to input indices, per axis.
+"""Receptive-field steps: how one layer maps an output index to input indices.
 
-A step is exact and periodic: `taps(o)` lists the input units that output unit `o`
-reads, and moving `period_out` output units moves those taps by `period_in` input
-units.  `analysis.receptive` composes steps along the graph; fractional strides
-(up-sampling) are just `period_out > period_in`.
+Along each spatial axis a step is exact and periodic: `taps(o)` lists the input units
+that output unit `o` reads, and moving `period_out` output units moves those taps by
+`period_in` input units.  `analysis.receptive` composes steps along the graph;
+fractional strides (up-sampling) are just `period_out > period_in`.
+
+A layer may also say how its output channels read its input channels (`RFEffect.channels`):
+PixelUnshuffle stores sub-positions in channels and PixelShuffle takes them back, so a
+depthwise layer between them acts on the full-resolution grid; grouped convolutions keep
+their groups apart.  Layers that say nothing read channel c of their input for channel c
+of their output.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ class AxisStep:
 
     period_out: int = 1
     period_in: int = 1
+    #: every output unit reads the whole input axis (Linear, Flatten, pooling to size 1)
+    whole: bool = False
 
     def taps(self, o: int) -> list[int]:  # pragma: no cover - interface
         raise NotImplementedError
@@ -122,9 +130,13 @@ class RatioStep(AxisStep):
 
 @record
 class GlobalStep(AxisStep):
-    """A layer that mixes a whole axis of `size` units (Flatten, Linear on that axis)."""
+    """A layer that mixes a whole axis of `size` units (Flatten, Linear on that axis, pooling
+    to size 1): every output unit reads all of them, and so do positions a later layer
+    reads from its padding (CONTRACT section 4: nothing widens a region beyond the whole)."""
 
     size: int
+
+    whole = True
 
     @property
     def period_in(self) -> int:  # type: ignore[override]
@@ -137,6 +149,33 @@ class GlobalStep(AxisStep):
         return 0, self.size - 1
 
 
+# ------------------------------------------------------------------ channel maps
+
+@record
+class Groups:
+    """Output channel c reads every input channel of its group (a convolution with
+    `groups`): groups=1 mixes all channels, groups=in_channels is depthwise."""
+
+    groups: int
+
+
+@record
+class ChannelPermutation:
+    """ChannelShuffle(groups): output channel a*groups + b reads input channel b*(C/groups) + a."""
+
+    groups: int
+
+
+@record
+class PixelShuffleMap:
+    """PixelShuffle(r) (`unshuffle` False): output (c, y, x) reads input channel
+    c*r*r + (y mod r)*r + (x mod r) at (y // r, x // r); PixelUnshuffle(r) the reverse.
+    The last three axes are channels, H, W."""
+
+    factor: int
+    unshuffle: bool = False
+
+
 @record
 class RFEffect:
     """What a layer does to receptive fields.
@@ -144,11 +183,18 @@ class RFEffect:
     `steps` maps a negative axis of the layer's (first) input to its step; axes not
     named pass through unchanged.  `remap`, when given, maps each negative axis of the
     output to the input axis it continues (axes that vanish, e.g. folded by Flatten,
-    keep their last receptive field but no longer follow later layers).
+    keep their last receptive field but no longer follow later layers).  `channels`
+    (a channel map above) says how output channels read the input channels along
+    `channel_axis` (negative); None: channel c reads channel c.  A merge names its kind:
+    "concat" along `merge_axis`, or "broadcast" (Add, Mul).
     """
 
     steps: dict[int, AxisStep]
     remap: dict[int, int] | None = None
+    channels: object = None
+    channel_axis: int | None = None
+    merge: str | None = None
+    merge_axis: int | None = None
 
 
 IDENTITY = RFEffect({})
