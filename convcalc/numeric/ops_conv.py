@@ -68,7 +68,7 @@ def check_integer_range(layer, x: np.ndarray, w: np.ndarray, b: np.ndarray | Non
         return max(-int(a.min()), int(a.max())) if a.size else 0
     bound = big(x) * big(w) * terms + (big(b) if b is not None else 0)
     if bound > INT64_MAX:
-        raise ConvcalcError(f"{layer.name}: integer sums could reach {bound:.3e}, beyond int64 "
+        raise ConvcalcError(f"integer sums could reach {bound:.3e}, beyond int64 "
                             f"(max |input| {big(x)}, max |weight| {big(w)}, {terms} terms per output); "
                             "give float arrays to compute in floating point")
 
