@@ -33,10 +33,11 @@ def read_array(text: str, where: str) -> np.ndarray:
     """The array an ARRAY argument names; a `.npy` file comes back memory-mapped."""
     stripped = text.strip()
     lower = stripped.lower()
-    if lower.endswith(".npy") or (os.path.isfile(stripped) and not lower.endswith(IMAGE_SUFFIXES)):
-        return read_npy(stripped, where)
     if lower.endswith(IMAGE_SUFFIXES):
         return read_image(stripped, where)
+    literal = stripped[:1] in tuple("[(+-.0123456789")
+    if lower.endswith(".npy") or os.path.isfile(stripped) or (stripped and not literal):
+        return read_npy(stripped, where)  # a file name (what else it could be is refused there)
     return parse_inline(text, where)
 
 
@@ -51,6 +52,9 @@ def read_npy(path: str, where: str) -> np.ndarray:
             except ValueError:
                 raise _fail(where, f"expected a .npy file (it starts with \\x93NUMPY); got {quote(path)}, "
                                    "which does not") from None
+    except FileNotFoundError:
+        raise _fail(where, f"expected a .npy file or an inline nested list such as [[1, 2], [3, 4]]; got "
+                           f"{quote(path)}: no such file") from None
     except OSError as exc:
         raise _fail(where, f"cannot read {quote(path)}: {exc.strerror or exc}") from None
     try:
@@ -143,7 +147,8 @@ def parse_inline(text: str, where: str) -> np.ndarray:
         return np.array(flat, dtype=np.int64).reshape(shape)
     array = np.array(flat, dtype=np.float64).reshape(shape)
     check_finite(array, where)
-    single = array.astype(np.float32)
+    with np.errstate(over="ignore"):  # an overflow becomes inf, refused next with its index
+        single = array.astype(np.float32)
     check_finite(single, where, "float32")
     return single
 
@@ -230,7 +235,8 @@ def to_compute(array: np.ndarray, dtype: np.dtype, where: str) -> np.ndarray:
                                f"point); got {array[index]} at index {list(index)}")
         if array.size and (float(array.min()) < -2.0 ** 63 or float(array.max()) >= 2.0 ** 63):
             raise _fail(where, "expected integers that fit in int64; got larger values")
-    converted = np.ascontiguousarray(array, dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        converted = np.ascontiguousarray(array, dtype=dtype)
     check_finite(converted, where, None if converted.dtype == array.dtype else str(dtype))
     return converted
 

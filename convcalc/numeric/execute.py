@@ -52,6 +52,7 @@ class Execution:
 
 def parameter_layout(layer) -> dict[str, tuple[int, ...]]:
     """The layer's arrays by PyTorch name and shape ({} for a family that has none)."""
+    load_all()
     cls = type(layer)
     return PARAMETERS.lookup(cls)(layer) if PARAMETERS.covers(cls) else {}
 
@@ -102,7 +103,7 @@ def plan(analysis: Analysis, dtype, max_memory: int | None = DEFAULT_MAX_MEMORY,
          chunk_bytes: int | None = None) -> tuple[Estimate, int]:
     """The peak-memory estimate and the chunk size, refusing a run over `max_memory`
     (ConvcalcError at --max-memory) before anything is allocated."""
-    check_kernels(analysis)
+    check_kernels(analysis)  # loads every kernel module: their layouts and scratch estimates too
     chunk = chunk_bytes or chunk_for(max_memory)
     found = estimate(analysis, np.dtype(dtype).itemsize, chunk)
     check_budget(found, max_memory)

@@ -11,7 +11,8 @@ The model walks the rows in execution order. While a row runs, memory holds
     and that chunk's products); for any other family, a generous default of two arrays
     the size of its largest input or output plus one chunk.
 The peak is the largest such sum, in the element size of the computation (int64 for
-integer arrays). Kernels keep their extra arrays to `chunk_bytes` at a time, so the
+integer arrays), plus 1 MiB for the interpreter's own objects (rows, records, the small
+arrays numpy makes on the way). Kernels keep their extra arrays to `chunk_bytes` at a time, so the
 estimate holds for any input size; tests/test_execute.py measures real peaks (numpy's
 allocations, traced) against it.
 """
@@ -28,6 +29,7 @@ from ..record import record
 
 DEFAULT_MAX_MEMORY = 2 << 30
 DEFAULT_CHUNK = 64 << 20
+BOOKKEEPING = 1 << 20
 
 SCRATCH = ClassTable("scratch estimate")
 #: decorator: `@scratch(ConvNd)` registers fn(layer, input_shapes, output_shape, itemsize, chunk_bytes) -> bytes
@@ -56,7 +58,8 @@ class Estimate:
 
     def describe(self) -> str:
         return (f"{fmt_bytes(self.peak)} at layer {self.row} ({fmt_bytes(self.activations)} of activations, "
-                f"{fmt_bytes(self.parameters)} of parameters, {fmt_bytes(self.scratch)} of scratch)")
+                f"{fmt_bytes(self.parameters)} of parameters, {fmt_bytes(self.scratch)} of scratch, "
+                f"1 MiB of bookkeeping)")
 
 
 def estimate(analysis, itemsize: int, chunk_bytes: int, param_counts=None) -> Estimate:
@@ -72,7 +75,7 @@ def estimate(analysis, itemsize: int, chunk_bytes: int, param_counts=None) -> Es
             last_use[ref] = i
     final = rows[-1].name if rows else None
     live = size["input"]
-    best = Estimate(live, "input", live, 0, 0)
+    best = Estimate(live + BOOKKEEPING, "input", live, 0, 0)
     for i, row in enumerate(rows):
         out = math.prod(row.output_shape) * itemsize
         count = (param_counts or {}).get(row.name, row.params + row.buffers)
@@ -82,7 +85,7 @@ def estimate(analysis, itemsize: int, chunk_bytes: int, param_counts=None) -> Es
             extra = SCRATCH.lookup(cls)(row.layer, row.input_shapes, row.output_shape, itemsize, chunk_bytes)
         else:
             extra = default_scratch(row.input_shapes, row.output_shape, itemsize, chunk_bytes)
-        total = live + out + params + extra
+        total = live + out + params + extra + BOOKKEEPING
         if total > best.peak:
             best = Estimate(total, f"{row.name!r} ({row.type})", live + out, params, extra)
         live += out
