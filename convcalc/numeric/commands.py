@@ -13,7 +13,7 @@ import numpy as np
 from ..analysis import walk
 from ..analysis.result import Analysis
 from ..api import chain_graph
-from ..errors import ConvcalcError, Location
+from ..errors import ConvcalcError, IncompatibleInputError, Location
 from ..layers.conv import ConvNd, ConvTransposeNd
 from ..layers.linear import Linear
 from ..record import record
@@ -61,9 +61,14 @@ def run_chain(layers: Sequence[str], input: str, *, weight: str | None = None, b
     if bare:
         graph.input_shape = (1, 1) + tuple(x.shape)
         x = x.reshape(graph.input_shape)
-    analysis = walk(graph, str(dtype))
-    plan(analysis, dtype, max_memory)  # refuse over the budget before reading the input
+    try:
+        analysis = walk(graph, str(dtype))
+    except IncompatibleInputError as exc:
+        if exc.location is not None and exc.location.entry == graph.nodes[0].name:
+            exc.location = Location("--input")  # the array does not fit the first layer
+        raise
     params = _given(analysis, weight, bias, dtype)
+    plan(analysis, dtype, max_memory)  # refuse over the budget before reading the input
     x = to_compute(x, dtype, "--input")
     execution = execute(analysis, x, seed=seed, params=params, max_memory=max_memory)
     for step in execution.steps:
@@ -167,6 +172,7 @@ def verify_analysis(analysis: Analysis, *, seed: int = 0, max_memory: int | None
     found, _ = plan(analysis, np.float32, max_memory)  # before the random input is made
     if on_start is not None:
         on_start(analysis)
-    x = random_input(analysis.input_shape, seed)
-    execution = execute(analysis, x, seed=seed, max_memory=max_memory, on_step=on_step)
+    # made inline: the executor drops the input after its last reader, no local keeps it
+    execution = execute(analysis, random_input(analysis.input_shape, seed), seed=seed, max_memory=max_memory,
+                        on_step=on_step)
     return VerifyReport(analysis, tuple(Check(s) for s in execution.steps), seed, found.peak)

@@ -29,18 +29,22 @@ def print_verify(report, console=None) -> None:
     from rich.table import Table
 
     console = console or Console()
+    if not console.is_terminal:  # a pipe or a file gets every column in full, as `shape` does
+        console = Console(file=console.file, width=10_000, color_system=None)
     a = report.analysis
     table = Table(title=f"verify: input {shape_text(a.input_shape)} float32, seed {report.seed}",
                   title_justify="left")
-    for title, justify in (("#", "right"), ("Layer", "left"), ("Output shape", "left"), ("", "center"),
-                           ("MACs executed", "right"), ("MACs analysed", "right"), (" ", "center")):
-        table.add_column(title, justify=justify, no_wrap=title in ("Output shape", "MACs executed"))
+    for title, justify, fold in (("#", "right", False), ("Name", "left", True), ("Type", "left", True),
+                                 ("Output shape", "left", False), ("", "center", False),
+                                 ("MACs executed", "right", False), ("MACs analysed", "right", False),
+                                 (" ", "center", False)):
+        table.add_column(title, justify=justify, no_wrap=not fold, overflow="fold" if fold else "ellipsis")
     for check in report.checks:
         row, step = check.step.row, check.step
         shape = shape_text(step.output_shape)
         if not check.shape_ok:
             shape += f" (analysed {shape_text(row.output_shape)})"
-        table.add_row(str(row.index), f"{row.name} {row.type}", shape, _mark(check.shape_ok),
+        table.add_row(str(row.index), row.name, row.type, shape, _mark(check.shape_ok),
                       f"{step.macs:,}", f"{row.macs:,}", _mark(check.macs_ok))
     console.print(table)
     bad = sum(not c.ok for c in report.checks)
