@@ -92,8 +92,8 @@ def random_parameters(layout: Mapping[str, tuple[int, ...]], rng: np.random.Gene
 
 
 def random_input(shape: tuple[int, ...], seed: int, dtype=np.float32) -> np.ndarray:
-    """Standard normal values, from a stream of their own."""
-    return np.random.default_rng((seed, 0)).standard_normal(shape, dtype=np.float64).astype(dtype)
+    """Standard normal values, from a stream of their own, drawn in their own type."""
+    return np.random.default_rng((seed, 0)).standard_normal(shape, dtype=dtype)
 
 
 def check_kernels(analysis: Analysis) -> None:
