@@ -65,6 +65,8 @@ def test_fixture_covers_the_features():
     assert any("output_padding=(1" in e for e in exprs)
     # 'same' with an even effective kernel: the odd position goes after
     assert any("'same'" in e and any(k % 2 == 0 for k in convcalc.build_layer(e).kernel_size) for e in exprs)
+    # PyTorch's quirk: 'same', a padding_mode other than zeros, a 1-element dilation tuple
+    assert any(getattr(convcalc.build_layer(e), "same_first_axis_only", False) for e in exprs)
     # unbatched inputs: C, *spatial
     assert any(len(c["input_shape"]) == convcalc.build_layer(c["expr"]).ndim + 1
                for c in CASES if "Conv" in c["expr"])
