@@ -133,6 +133,25 @@ def test_run_refusals(capsys, argv, fragments):
     one_error(err, *fragments)
 
 
+def test_run_over_budget_never_reads_the_file(capsys, tmp_path):
+    """The .npy input stays memory-mapped: refused over the budget with ~nothing allocated."""
+    import tracemalloc
+    path = tmp_path / "big.npy"
+    np.save(path, np.zeros((4, 64, 128, 128), dtype=np.float32))  # 16 MiB
+    main(["run", "Conv2d(1, 1, 1)", "-i", "[[1.0]]"])  # imports, outside the trace
+    capsys.readouterr()
+    tracemalloc.start()
+    try:
+        code = main(["run", "Conv2d(64, 64, 3, padding=1)", "-i", str(path), "--max-memory", "32MiB"])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    err = capsys.readouterr().err
+    assert code == 2
+    one_error(err, "--max-memory: expected a run that fits in 32 MiB; got an estimated peak of")
+    assert peak < 2 << 20
+
+
 def test_weight_needs_a_weighted_layer(capsys):
     code, out, err = cli(capsys, "run", "Identity()", "-i", "[[1.0]]", "-w", "[1.0]")
     assert code == 2
