@@ -13,7 +13,7 @@ import errno
 import os
 import sys
 from enum import Enum
-from typing import List
+from typing import List, Optional
 
 import typer
 from typer.core import TyperCommand
@@ -152,6 +152,143 @@ def explain(
     else:
         print("\n\n".join(e.text() for e in explanations))
     _warn(w for e in explanations for w in (f"{e.row.name}: {n}" for n in e.row.notes))
+
+
+class RunFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+MAX_MEMORY_OPT = typer.Option("2GiB", "--max-memory", metavar="SIZE",
+                              help="Refuse a run whose estimated peak memory is larger: 2GiB, 512MiB, "
+                                   "1.5GB, a number of bytes, or none.")
+SEED_OPT = typer.Option(0, "--seed", metavar="N", help="Seed of the random values (weights not given, "
+                                                       "verify's input).")
+
+
+@app.command("run", cls=_Command, short_help="Compute real output values with the NumPy executor.",
+             epilog=_examples("convcalc run 'Conv2d(1, 1, 3)' -i '[[1, 2, 0, 3, 1], [0, 1, 2, 3, 1], "
+                              "[1, 2, 1, 0, 0], [5, 2, 3, 1, 1], [2, 1, 0, 1, 1]]' "
+                              "-w '[[1, 2, 1], [0, 1, 0], [2, 1, 0]]' -b '[0]'",
+                              "convcalc run 'Conv2d(3, 8, 3, padding=1) -> ReLU()' -i x.npy -o y.npy",
+                              "convcalc run 'Linear(4, 2)' -i '[1.0, 2.0, 3.0, 4.0]' --seed 3 -f json"))
+def run_command(
+    layers: List[str] = LAYERS_ARG,
+    input: str = typer.Option(..., "--input", "-i", metavar="ARRAY",
+                              help="A .npy file or an inline nested list in PyTorch's layout (N, C, *spatial; "
+                                   "or unbatched C, *spatial). For a first layer with one input channel a "
+                                   "bare spatial array (a 5x5 list) is read as 1x1x5x5. Integers compute "
+                                   "exactly, a float64 .npy in float64, other floats in float32."),
+    weight: Optional[str] = typer.Option(None, "--weight", "-w", metavar="ARRAY",
+                                         help="The weight of the FIRST weighted layer of the chain (Conv, "
+                                              "ConvTranspose or Linear), in PyTorch's layout; a bare kernel "
+                                              "(3x3) for one channel in and out. Others are seeded random."),
+    bias: Optional[str] = typer.Option(None, "--bias", "-b", metavar="ARRAY",
+                                       help="The bias of that same first weighted layer."),
+    seed: int = SEED_OPT,
+    output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE.npy",
+                                         help="Also save the output tensor there (numpy.save)."),
+    format: RunFormat = typer.Option(RunFormat.table, "--format", "-f",
+                                     help='Output format: table (the values as a nested list) or json '
+                                          '({"output_shape": [...], "output": [...]}).'),
+    max_memory: str = MAX_MEMORY_OPT,
+) -> None:
+    """Push real arrays through a layer or a chain with the NumPy executor and print the output.
+
+    Arrays use PyTorch's layouts; --weight and --bias set the first Conv, ConvTranspose or
+    Linear layer of the chain, every other parameter is a seeded random value at PyTorch's
+    initial scale.
+    """
+    from .numeric.arrays import format_array
+    from .numeric.commands import run_chain
+    from .numeric.memory import parse_size
+
+    result = run_chain(layers, input, weight=weight, bias=bias, seed=seed, max_memory=parse_size(max_memory),
+                       sources=_sources(layers))
+    _warn(result.analysis.warnings)
+    out = result.output
+    if output is not None:
+        _save(output, out)
+    if format is RunFormat.json:
+        import json
+        import math
+        values = out.tolist()
+        if out.dtype.kind == "f" and not bool(abs(out).max(initial=0) < math.inf):
+            _warn(["the output holds values beyond the float range: written as null"])
+            values = _nulls(values)
+        print(json.dumps({"output_shape": list(out.shape), "dtype": str(out.dtype), "output": values},
+                         allow_nan=False))
+        return
+    from rich.console import Console
+
+    from .render.execution import print_tensor
+    console = Console()
+    print_tensor(format_array(out, console.width), out.shape, str(out.dtype), console)
+
+
+def _nulls(values):
+    import math
+    if isinstance(values, list):
+        return [_nulls(v) for v in values]
+    return values if math.isfinite(values) else None
+
+
+def _save(path: str, array) -> None:
+    import numpy as np
+
+    from .errors import ConvcalcError, Location
+    try:
+        with open(path, "wb") as f:
+            np.save(f, array, allow_pickle=False)
+    except OSError as exc:
+        raise ConvcalcError(f"cannot write {path!r}: {exc.strerror or exc}", Location("--output")) from None
+
+
+@app.command("verify", cls=_Command, short_help="Run random tensors through the executor; check shapes and MACs.",
+             epilog=_examples("convcalc verify 'Conv2d(3, 16, 3, stride=2)' ReLU 'Linear(16, 4)' -i 1x3x9x9",
+                              "convcalc verify @model.txt -i 1x3x224x224 -f json"))
+def verify_command(
+    layers: List[str] = LAYERS_ARG,
+    input: str = INPUT_OPT,
+    format: RunFormat = typer.Option(RunFormat.table, "--format", "-f", help="Output format."),
+    seed: int = SEED_OPT,
+    max_memory: str = MAX_MEMORY_OPT,
+) -> None:
+    """Push a random float32 input through the chain with the NumPy executor and check, layer
+    by layer, the output shape and the multiply-accumulates it performed (counted from the
+    operands of its products) against the analytic engine. Exit status 1 on any mismatch.
+    """
+    from .numeric.commands import verify_chain
+    from .numeric.memory import parse_size
+    from .render.execution import progress_bar
+
+    limit = parse_size(max_memory)
+    state: dict = {}
+
+    def started(analysis) -> None:
+        rows = analysis.layers
+        long_run = analysis.total.macs >= 200_000_000 or len(rows) >= 30
+        state["bar"] = bar = progress_bar(len(rows), long_run)
+        state["advance"] = bar.__enter__()
+
+    def stepped(step) -> None:
+        state["advance"](f"{step.row.name} {step.row.type}")
+
+    try:
+        report = verify_chain(layers, input, seed=seed, max_memory=limit, sources=_sources(layers),
+                              on_start=started, on_step=stepped)
+    finally:
+        if "bar" in state:
+            state["bar"].__exit__(None, None, None)
+    _warn(report.analysis.warnings)
+    if format is RunFormat.json:
+        import json
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        from .render.execution import print_verify
+        print_verify(report)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command("layers", cls=_Command, short_help="The layers convcalc understands, with their signatures.",
