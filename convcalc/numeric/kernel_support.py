@@ -10,6 +10,7 @@ anything but int64, interpolation, GELU, ...); a kernel states what it accepts w
 
 from __future__ import annotations
 
+import math
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -53,20 +54,22 @@ def result_type(arrays: Sequence[np.ndarray]) -> np.dtype:
     return np.result_type(*[a.dtype for a in arrays])
 
 
-def scalar_for(layer, value: float, dtype, what: str):
-    """A Python number as PyTorch converts it to the tensor's dtype: floats are kept,
-    integers truncate toward zero and must fit (PyTorch: "value cannot be converted to
-    type ... without overflow"), bool is value != 0."""
+def scalar_for(layer, value: float, dtype, what: str, truncate_first: bool = False):
+    """A Python number as PyTorch converts it to the tensor's dtype: kept for floats,
+    value != 0 for bool, truncated toward zero for integers, which must fit ("value
+    cannot be converted to type ... without overflow").  F.pad checks the value itself
+    (-0.5 does not fit uint8), hardtanh the truncated value (-0.5 becomes 0 and fits)."""
     dt = np.dtype(dtype)
     if dt.kind == "f":
         return dt.type(value)
     if dt.kind == "b":
         return np.bool_(value != 0)
     info = np.iinfo(dt)
-    if not np.isfinite(value) or not info.min <= value <= info.max:
-        raise layer.fail(f"{what} {value!r} does not fit the input's dtype {dt.name} "
-                         f"(expected {info.min} to {info.max})")
-    return dt.type(int(value))
+    checked = float(math.trunc(value)) if truncate_first and math.isfinite(value) else value
+    if not math.isfinite(value) or not info.min <= checked <= info.max:
+        raise layer.fail(f"{what} {value!r} does not fit the input's dtype {dt.name}: expected "
+                         f"{info.min} to {info.max}; got {value!r}")
+    return dt.type(math.trunc(value))
 
 
 def lead_rows(x: np.ndarray, spatial: int) -> np.ndarray:

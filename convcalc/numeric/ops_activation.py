@@ -4,7 +4,8 @@ Each activation is PyTorch's formula, written in the same order of operations
 (GELU is `x * 0.5 * (1 + erf(x / sqrt(2)))`, SiLU `x / (1 + exp(-x))`, ELU uses
 expm1, ...), computed in the input's float dtype (float16 in float32, PyTorch's
 opmath).  Integer input follows PyTorch: ReLU, ReLU6 and Hardtanh compute in the
-integer dtype; Sigmoid, Tanh, Softsign and Tanhshrink give float32; the rest refuse.
+integer dtype (Hardtanh's limits truncated toward zero; uint8 refuses negative ones);
+Sigmoid, Tanh, Softsign and Tanhshrink give float32; the rest refuse.
 Work is done in blocks of the flattened tensor so temporaries stay within
 `ctx.chunk_bytes`.
 """
@@ -78,8 +79,14 @@ def _elu(x, alpha: float, scale: float, input_scale: float):
 
 
 def _hardtanh(layer, x, low: float, high: float):
-    lo = scalar_for(layer, low, x.dtype, "min_val")
-    hi = scalar_for(layer, high, x.dtype, "max_val")
+    """clamp(x, min_val, max_val), with F.hardtanh's checks on the limits."""
+    if low > high:
+        raise layer.fail(f"expected min_val <= max_val; got min_val={low!r}, max_val={high!r}")
+    if x.dtype == np.uint8 and min(low, high) <= -1:  # truncated toward zero, -0.5 is 0
+        raise layer.fail(f"an unsigned input needs limits that are not negative; got "
+                         f"min_val={low!r} for uint8")
+    lo = scalar_for(layer, low, x.dtype, "min_val", truncate_first=True)
+    hi = scalar_for(layer, high, x.dtype, "max_val", truncate_first=True)
     return np.minimum(np.maximum(x, lo), hi)
 
 
@@ -103,8 +110,7 @@ _ELEMENTWISE: dict[str, tuple[Callable, tuple[str, ...], tuple[str, ...]]] = {
     "Tanh": (lambda l, x: np.tanh(x), (), INTS + ("bool",)),
     "Hardswish": (lambda l, x: x * np.minimum(np.maximum(x + 3, 0), 6) / x.dtype.type(6), (), ()),
     "Hardsigmoid": (lambda l, x: np.minimum(np.maximum(x + 3, 0), 6) / x.dtype.type(6), (), ()),
-    "Hardtanh": (lambda l, x: _hardtanh(l, x, _opt(l, "min_val", -1.0), _opt(l, "max_val", 1.0)),
-                 ("int8", "int16", "int32", "int64"), ()),
+    "Hardtanh": (lambda l, x: _hardtanh(l, x, _opt(l, "min_val", -1.0), _opt(l, "max_val", 1.0)), INTS, ()),
     "ELU": (lambda l, x: _elu(x, _opt(l, "alpha", 1.0), 1.0, 1.0), (), ()),
     "CELU": (lambda l, x: _elu(x, _opt(l, "alpha", 1.0), 1.0, 1.0 / _opt(l, "alpha", 1.0)), (), ()),
     "SELU": (lambda l, x: _elu(x, _SELU_ALPHA, _SELU_SCALE, 1.0), (), ()),

@@ -187,6 +187,8 @@ def upsample(layer: Upsample, inputs, params, ctx) -> np.ndarray:
     mode = layer.mode
     out_shape = layer.output_shape([x.shape])
     n = x.ndim - 2
+    if 0 in out_shape:
+        return np.empty(out_shape, dtype=x.dtype)  # PyTorch returns it before any dtype check
     if mode == "area":
         accept(layer, x, what="mode 'area', an adaptive average pool")
         return adaptive_reduce(layer, x, out_shape, n, False, ctx)

@@ -16,6 +16,7 @@ import numpy as np
 from ..layers.linear import Flatten, Identity
 from ..layers.merge import Concat, ElementwiseMerge
 from ..layers.padding import PadNd
+from ..layers.windows import axis_name
 from .kernel_support import INTS, accept, result_type, scalar_for
 from .kernels import kernel
 
@@ -54,6 +55,14 @@ def pad(layer: PadNd, inputs, params, ctx) -> np.ndarray:
             dst.append(slice(max(before, 0), max(before, 0) + max(last - first, 0)))
         out[tuple(dst)] = x[tuple(src)]
         return out
+    if mode == "Circular":
+        for i, ((before, after), size) in enumerate(zip(pairs, sizes)):
+            kept = size - max(-before, 0) - max(-after, 0)
+            if max(before, after) > kept:
+                # PyTorch raises here, or returns uninitialised memory
+                raise layer.fail(f"circular padding along {axis_name(i, n)} wraps more than once: "
+                                 f"expected at most {kept} (the size left after cropping); "
+                                 f"got {max(before, after)}")
     if 0 in out_shape:
         return np.empty(out_shape, dtype=x.dtype)
     index = [pad_index(size, before, after, mode) for (before, after), size in zip(pairs, sizes)]
@@ -73,16 +82,20 @@ def identity(layer: Identity, inputs, params, ctx) -> np.ndarray:
 
 @kernel(ElementwiseMerge)
 def merge(layer: ElementwiseMerge, inputs, params, ctx) -> np.ndarray:
-    """torch.add / torch.mul of every input, left to right, broadcasting, in the dtype
-    PyTorch promotes to (integers wrap around as in PyTorch)."""
+    """x1 + x2 + ... (or x1 * x2 * ...) left to right, broadcasting, each step in the
+    dtype PyTorch promotes that pair to (float32 + float32 stays float32 before a
+    float64 joins; integers wrap around as in PyTorch)."""
     layer.output_shape([a.shape for a in inputs])
-    dtype = result_type(inputs)
-    op = np.add if layer.op == "Add" else np.multiply
-    if dtype == np.bool_:
-        op = np.logical_or if layer.op == "Add" else np.logical_and
-    with np.errstate(over="ignore", invalid="ignore"):
-        return reduce(lambda a, b: op(a, b.astype(dtype, copy=False)), inputs[1:],
-                      inputs[0].astype(dtype, copy=False))
+
+    def step(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        dtype = result_type([a, b])
+        if dtype == np.bool_:
+            op = np.logical_or if layer.op == "Add" else np.logical_and
+        else:
+            op = np.add if layer.op == "Add" else np.multiply
+        return op(a.astype(dtype, copy=False), b.astype(dtype, copy=False))
+
+    return reduce(step, inputs[1:], inputs[0])
 
 
 @kernel(Concat)
