@@ -130,6 +130,16 @@ def test_small_chunks_give_the_same_result(family):
         assert np.array_equal(whole, split, equal_nan=True), case["expr"]
 
 
+@pytest.mark.parametrize("expr", ["GELU()", "Mish()", "Hardswish()"])
+def test_element_wise_blocks_give_the_same_result(expr):
+    x = np.random.default_rng(1).standard_normal((3, 7000))
+    layer = build_layer(expr)
+    run = KERNELS.lookup(type(layer))
+    whole = run(layer, [x], {}, Context())
+    split = run(layer, [x], {}, Context(chunk_bytes=1))  # blocks of the smallest size
+    assert np.array_equal(whole, split)
+
+
 # ------------------------------------------------------------------ parameter layouts
 
 def test_batch_norm_parameters_are_pytorchs():

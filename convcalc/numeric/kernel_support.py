@@ -86,6 +86,11 @@ def row_blocks(rows: int, row_bytes: int, chunk_bytes: int) -> Iterator[slice]:
         yield slice(start, min(rows, start + per))
 
 
+#: element-wise work is never split finer than this (a smaller budget cannot be met
+#: by any kernel, and finer blocks would only add Python overhead per element)
+MIN_FLAT_BLOCK = 4096
+
+
 def flat_blocks(size: int, item_bytes: int, chunk_bytes: int) -> Iterator[slice]:
     """The same for element-wise work over a flattened array."""
-    return row_blocks(size, item_bytes, chunk_bytes)
+    return row_blocks(size, item_bytes, max(chunk_bytes, MIN_FLAT_BLOCK * item_bytes))

@@ -172,9 +172,17 @@ def _adaptive_axis(y: np.ndarray, axis: int, out: int, op) -> tuple[np.ndarray, 
 def adaptive_pool(layer: AdaptivePoolNd, inputs, params, ctx) -> np.ndarray:
     """PyTorch's adaptive_{avg,max}_poolNd."""
     (x,) = inputs
-    accept(layer, x)  # no integer adaptive pooling in PyTorch
     out_shape = layer.output_shape([x.shape])
+    if layer.kind == "Avg" and empty_before_dtype_check(out_shape, layer.ndim):
+        return np.empty(out_shape, dtype=x.dtype)
+    accept(layer, x)  # no integer adaptive pooling in PyTorch
     return adaptive_reduce(layer, x, out_shape, layer.ndim, layer.kind == "Max", ctx)
+
+
+def empty_before_dtype_check(out_shape, n: int) -> bool:
+    """adaptive_avg_pool1d/2d return an empty output before they look at the dtype
+    (an integer input is then accepted); adaptive_avg_pool3d checks the dtype first."""
+    return n <= 2 and 0 in out_shape
 
 
 def adaptive_reduce(layer, x: np.ndarray, out_shape, n: int, is_max: bool, ctx) -> np.ndarray:

@@ -30,7 +30,7 @@ import numpy as np
 from ..layers.resample import ChannelShuffle, PixelShuffle, PixelUnshuffle, Upsample
 from .kernel_support import accept, compute_dtype, lead_rows, row_blocks
 from .kernels import kernel
-from .ops_pool import adaptive_reduce
+from .ops_pool import adaptive_reduce, empty_before_dtype_check
 
 _F32 = np.float32
 _CUBIC_A = -0.75
@@ -187,8 +187,8 @@ def upsample(layer: Upsample, inputs, params, ctx) -> np.ndarray:
     mode = layer.mode
     out_shape = layer.output_shape([x.shape])
     n = x.ndim - 2
-    if 0 in out_shape:
-        return np.empty(out_shape, dtype=x.dtype)  # PyTorch returns it before any dtype check
+    if mode == "area" and empty_before_dtype_check(out_shape, n):
+        return np.empty(out_shape, dtype=x.dtype)
     if mode == "area":
         accept(layer, x, what="mode 'area', an adaptive average pool")
         return adaptive_reduce(layer, x, out_shape, n, False, ctx)
