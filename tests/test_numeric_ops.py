@@ -254,3 +254,15 @@ def test_constant_pad_value_must_fit_an_integer_input():
     with pytest.raises(ConvcalcError, match=r"ConstantPad1d: value -1.0 does not fit .* uint8"):
         run("ConstantPad1d(1, -1)", np.zeros((1, 2, 3), dtype=np.uint8))
     assert run("ConstantPad1d(1, -2.7)", np.zeros((1, 1, 1), dtype=np.int32)).tolist() == [[[-2, 0, -2]]]
+
+
+def test_missing_or_misshapen_parameters_are_named():
+    x = np.zeros((1, 3, 2, 2))
+    with pytest.raises(ConvcalcError, match=r"^BatchNorm2d: expected the parameter 'running_var' \(3 values\); got none$"):
+        run("BatchNorm2d(3)", x, params={"weight": np.ones(3), "bias": np.zeros(3), "running_mean": np.zeros(3)})
+    with pytest.raises(ConvcalcError, match=r"^PReLU: expected the parameter 'weight' to hold 3 values; got shape \[2\]$"):
+        run("PReLU(3)", x, params={"weight": np.ones(2)})
+    # affine=False: no weight or bias is asked for, PyTorch's 1 and 0 are used
+    out = run("BatchNorm2d(3, affine=False)", x + 2.0, params={"running_mean": np.full(3, 2.0),
+                                                             "running_var": np.ones(3)})
+    assert np.abs(out).max() == 0.0

@@ -72,6 +72,18 @@ def scalar_for(layer, value: float, dtype, what: str, truncate_first: bool = Fal
     return dt.type(math.trunc(value))
 
 
+def parameter(layer, params: dict, name: str, size: int, dtype) -> np.ndarray:
+    """params[name] as a flat vector of `size` values in `dtype`, or a one-line error."""
+    value = params.get(name)
+    if value is None:
+        raise layer.fail(f"expected the parameter {name!r} ({size} values); got none")
+    value = np.asarray(value)
+    if value.size != size:
+        raise layer.fail(f"expected the parameter {name!r} to hold {size} values; got shape "
+                         f"{list(value.shape)}")
+    return value.astype(dtype, copy=False).reshape(size)
+
+
 def lead_rows(x: np.ndarray, spatial: int) -> np.ndarray:
     """x viewed as (rows, *last `spatial` axes): the leading axes merged into one."""
     lead = x.shape[:x.ndim - spatial]

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.polynomial import chebyshev
 
 from ..layers.elementwise import Elementwise, PReLU
-from .kernel_support import INTS, accept, compute_dtype, flat_blocks, scalar_for
+from .kernel_support import INTS, accept, compute_dtype, flat_blocks, parameter, scalar_for
 from .kernels import kernel, parameters
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -219,7 +219,7 @@ def prelu(layer: PReLU, inputs, params, ctx) -> np.ndarray:
     accept(layer, x)
     layer.output_shape([x.shape])
     work = compute_dtype(x.dtype)
-    weight = np.asarray(params["weight"], dtype=work).reshape(-1)
+    weight = parameter(layer, params, "weight", layer.num_parameters, work)
     if weight.size != 1:
         weight = weight.reshape((1, weight.size) + (1,) * (x.ndim - 2))
     else:

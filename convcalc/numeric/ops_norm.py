@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..layers.norm import BatchNormNd
-from .kernel_support import accept, compute_dtype, flat_blocks
+from .kernel_support import accept, compute_dtype, flat_blocks, parameter
 from .kernels import kernel, parameters
 
 
@@ -43,11 +43,13 @@ def batch_norm(layer: BatchNormNd, inputs, params, ctx) -> np.ndarray:
     stat_shape = (1, channels) + (1,) * (x.ndim - 2)
     eps = work.type(layer.eps)
 
+    declared = batch_norm_params(layer)
+
     def vector(name: str, default: float) -> np.ndarray:
-        value = params.get(name)
-        if value is None:
-            return np.full(channels, default, dtype=work)
-        return np.asarray(value, dtype=work).reshape(channels)
+        """A declared parameter (required), or the value PyTorch uses without it."""
+        if name in declared:
+            return parameter(layer, params, name, channels, work)
+        return np.full(channels, default, dtype=work)
 
     if layer.track_running_stats:
         mean = vector("running_mean", 0.0)
