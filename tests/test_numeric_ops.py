@@ -1,0 +1,268 @@
+"""The executor's kernels for pooling, normalisation, activations, resampling, padding,
+shuffles and merges, against recorded PyTorch outputs (no torch needed).
+
+tests/fixtures/torch_ops.json is written by tests/fixtures/record_torch_ops.py: small
+random tensors through real PyTorch modules.  Each case is run here through the kernel
+registered for the layer's class, with hand-made parameters and a fresh Context:
+float64 within 1e-10 absolute, float32 within 1e-5 of the output's scale, integers
+and bools exactly, same dtype and shape; a dtype that PyTorch refused must be refused
+with a ConvcalcError that names the layer and the dtype.  None of these families
+multiplies-and-accumulates in the analytic engine, so `ctx.macs` must stay 0.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+
+import numpy as np
+import pytest
+
+from convcalc import ConvcalcError, build_layer
+from convcalc.layers import registry
+from convcalc.numeric import kernels
+from convcalc.numeric.kernels import KERNELS, PARAMETERS, Context
+
+kernels.load_all()
+
+FIXTURE = pathlib.Path(__file__).parent / "fixtures" / "torch_ops.json"
+with FIXTURE.open() as _f:
+    CASES = json.load(_f)["cases"]
+
+#: the families these kernels cover (ConvNd, ConvTransposeNd and Linear live elsewhere)
+OTHERS = {"ConvNd", "ConvTransposeNd", "Linear"}
+
+
+def decode(entry: dict) -> np.ndarray:
+    return np.array(entry["data"], dtype=entry["dtype"]).reshape(entry["shape"])
+
+
+def run_case(case: dict, chunk_bytes: int = 64 << 20):
+    layer = build_layer(case["expr"])
+    inputs = [decode(e) for e in case["inputs"]]
+    params = {k: decode(v) for k, v in case["params"].items()}
+    ctx = Context(chunk_bytes)
+    out = KERNELS.lookup(type(layer))(layer, inputs, params, ctx)
+    return layer, out, ctx
+
+
+def assert_matches(out: np.ndarray, expected: np.ndarray, what: str = "") -> None:
+    assert out.shape == expected.shape, what
+    assert out.dtype == expected.dtype, what
+    if expected.dtype.kind == "f":
+        finite = np.isfinite(expected)
+        assert np.array_equal(np.isfinite(out), finite), what
+        assert np.array_equal(out[~finite], expected[~finite], equal_nan=True), what
+        if finite.any():
+            a, b = out[finite].astype(np.float64), expected[finite].astype(np.float64)
+            if expected.dtype == np.float64:
+                bound = 1e-10
+            else:
+                bound = 1e-5 * max(1.0, float(np.abs(b).max()))
+            assert np.abs(a - b).max() <= bound, f"{what}: max error {np.abs(a - b).max():.3g} > {bound:.3g}"
+    else:
+        assert np.array_equal(out, expected), what
+
+
+def _case_id(case: dict) -> str:
+    shapes = ",".join("x".join(map(str, e["shape"])) for e in case["inputs"])
+    return f"{case['id']}-{case['expr']}@{shapes}:{case['inputs'][0]['dtype']}"
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if "output" in c], ids=_case_id)
+def test_kernel_matches_recorded_torch(case):
+    layer, out, ctx = run_case(case)
+    assert_matches(out, decode(case["output"]), case["expr"])
+    assert out.shape == layer.output_shape([tuple(e["shape"]) for e in case["inputs"]])
+    assert ctx.macs == 0
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if "error" in c], ids=_case_id)
+def test_kernel_refuses_the_dtype_torch_refuses(case):
+    dtype = case["inputs"][0]["dtype"]
+    with pytest.raises(ConvcalcError) as info:
+        run_case(case)
+    message = str(info.value)
+    assert dtype in message and "\n" not in message
+    assert message.startswith(build_layer(case["expr"]).name + ":")
+
+
+def test_the_fixture_covers_every_family_and_activation():
+    covered = {type(build_layer(c["expr"])).__name__ for c in CASES}
+    mine = {f.__name__ for f in registry.families() if not f.wrapper} - OTHERS
+    assert mine <= covered, sorted(mine - covered)
+    exprs = " ".join(c["expr"] for c in CASES)
+    for name in registry.elementwise_types():
+        assert f"nn.{name}(" in exprs, name
+    for mode in ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"):
+        assert f"mode={mode!r}" in exprs, mode
+    for mode in ("Zero", "Constant", "Reflection", "Replication", "Circular"):
+        assert f"nn.{mode}Pad" in exprs, mode
+
+
+def test_every_family_but_the_products_has_a_kernel_here():
+    assert set(kernels.missing()) <= OTHERS
+
+
+def test_every_kernel_counts_no_macs():
+    """The analytic MACs of these families are 0: no kernel may route work through
+    ctx.matmul / ctx.einsum (one case per family is enough to see a stray product)."""
+    seen = {}
+    for case in CASES:
+        if "output" in case:
+            seen.setdefault(type(build_layer(case["expr"])), case)
+    mine = {f for f in registry.families() if not f.wrapper and f.__name__ not in OTHERS}
+    assert mine <= set(seen)
+    for cls, case in seen.items():
+        assert run_case(case)[2].macs == 0, cls.__name__
+
+
+@pytest.mark.parametrize("family", ["MaxPool2d", "AvgPool3d", "AdaptiveAvgPool2d", "Upsample",
+                                    "BatchNorm2d", "GELU"])
+def test_small_chunks_give_the_same_result(family):
+    """Work split into blocks under a tiny ctx.chunk_bytes gives the same values."""
+    cases = [c for c in CASES if c["family"] == family and "output" in c]
+    assert cases
+    for case in cases[:4]:
+        _, whole, _ = run_case(case)
+        _, split, _ = run_case(case, chunk_bytes=64)
+        assert np.array_equal(whole, split, equal_nan=True), case["expr"]
+
+
+@pytest.mark.parametrize("expr", ["GELU()", "Mish()", "Hardswish()"])
+def test_element_wise_blocks_give_the_same_result(expr):
+    x = np.random.default_rng(1).standard_normal((3, 7000))
+    layer = build_layer(expr)
+    run = KERNELS.lookup(type(layer))
+    whole = run(layer, [x], {}, Context())
+    split = run(layer, [x], {}, Context(chunk_bytes=1))  # blocks of the smallest size
+    assert np.array_equal(whole, split)
+
+
+# ------------------------------------------------------------------ parameter layouts
+
+def test_batch_norm_parameters_are_pytorchs():
+    layout = PARAMETERS.lookup(type(build_layer("BatchNorm2d(8)")))
+    assert layout(build_layer("BatchNorm2d(8)")) == {
+        "weight": (8,), "bias": (8,), "running_mean": (8,), "running_var": (8,)}
+    assert layout(build_layer("BatchNorm1d(3, affine=False)")) == {"running_mean": (3,), "running_var": (3,)}
+    assert layout(build_layer("BatchNorm3d(5, track_running_stats=False)")) == {"weight": (5,), "bias": (5,)}
+    assert layout(build_layer("BatchNorm2d(4, bias=False)")) == {
+        "weight": (4,), "running_mean": (4,), "running_var": (4,)}
+
+
+def test_prelu_parameters_are_pytorchs():
+    layer = build_layer("PReLU(6)")
+    assert PARAMETERS.lookup(type(layer))(layer) == {"weight": (6,)}
+    layer = build_layer("PReLU()")
+    assert PARAMETERS.lookup(type(layer))(layer) == {"weight": (1,)}
+
+
+# ------------------------------------------------------------------ hand-computed values
+
+def run(expr: str, *inputs, params=None):
+    layer = build_layer(expr)
+    return KERNELS.lookup(type(layer))(layer, list(inputs), params or {}, Context())
+
+
+def test_max_pool_ceil_mode_example():
+    """The seed's 4x4 example, by hand: ceil_mode keeps a last, partial window."""
+    x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    assert run("MaxPool2d(3, stride=2)", x).tolist() == [[[[10.0]]]]
+    assert run("MaxPool2d(3, stride=2, ceil_mode=True)", x).tolist() == [[[[10.0, 11.0], [14.0, 15.0]]]]
+
+
+def test_avg_pool_divisors_by_hand():
+    x = np.ones((1, 1, 3, 3))
+    # windows at the corner cover 4 of 9 padded positions: 4/9 with padding counted
+    assert run("AvgPool2d(3, stride=2, padding=1)", x)[0, 0, 0, 0] == pytest.approx(4 / 9)
+    assert run("AvgPool2d(3, stride=2, padding=1, count_include_pad=False)", x)[0, 0, 0, 0] == 1.0
+    assert run("AvgPool2d(3, stride=2, padding=1, divisor_override=2)", x)[0, 0, 0, 0] == 2.0
+
+
+def test_integer_avg_pool_truncates_toward_zero():
+    x = np.array([[[-7, -6, 5, 2]]], dtype=np.int64)  # pairs sum to -13 and 7
+    assert run("AvgPool1d(2)", x).tolist() == [[[int(-13 / 2), int(7 / 2)]]]
+
+
+def test_adaptive_windows_by_hand():
+    x = np.arange(5, dtype=np.float64).reshape(1, 1, 5)
+    # windows of 5 -> 3: [0, 2), [1, 4), [3, 5)
+    assert run("AdaptiveAvgPool1d(3)", x).tolist() == [[[0.5, 2.0, 3.5]]]
+    assert run("AdaptiveMaxPool1d(3)", x).tolist() == [[[1.0, 3.0, 4.0]]]
+
+
+def test_softmax_implicit_dim_follows_pytorch():
+    x = np.arange(24, dtype=np.float64).reshape(2, 3, 4)
+    out = run("Softmax()", x)  # a 3-D input: dim 0
+    assert np.allclose(out.sum(axis=0), 1.0)
+    out = run("Softmax()", x.reshape(1, 2, 3, 4))  # 4-D: dim 1
+    assert np.allclose(out.sum(axis=1), 1.0)
+
+
+def test_erf_is_accurate():
+    from convcalc.numeric.ops_activation import erf
+    xs = np.concatenate([np.linspace(-7, 7, 4001), [0.0, -0.0, 1e-300, 2.0, -2.0, 6.0, 30.0, -np.inf, np.inf]])
+    expected = np.array([math.erf(v) for v in xs])
+    assert np.abs(erf(xs) - expected).max() < 5e-15
+    assert np.isnan(erf(np.array([np.nan]))[0])
+
+
+def test_gelu_by_its_definition():
+    x = np.linspace(-6, 6, 121)
+    expected = np.array([v * 0.5 * (1 + math.erf(v / math.sqrt(2))) for v in x])
+    assert np.abs(run("GELU()", x) - expected).max() < 1e-14
+
+
+def test_dropout_is_the_identity():
+    x = np.arange(6, dtype=np.int16).reshape(2, 3)
+    assert run("Dropout(p=0.9)", x) is x
+
+
+def test_circular_padding_crops_before_it_wraps():
+    x = np.arange(5.0).reshape(1, 1, 5)
+    # F.pad crops one from the left, then wraps the remaining [1, 2, 3, 4]
+    assert run("CircularPad1d((-1, 2))", x).tolist() == [[[1.0, 2.0, 3.0, 4.0, 1.0, 2.0]]]
+    assert run("ReflectionPad1d((2, -1))", x).tolist() == [[[2.0, 1.0, 0.0, 1.0, 2.0, 3.0]]]
+
+
+def test_merges_promote_like_torch():
+    a = np.ones((2, 1), dtype=np.int64)
+    b = np.full((3,), 0.5, dtype=np.float32)
+    out = run("Add()", a, b)
+    assert out.dtype == np.float32 and out.shape == (2, 3)  # NumPy alone would give float64
+    assert run("Concat(dim=0)", np.zeros((1, 2), np.int32), np.ones((1, 2), np.float64)).dtype == np.float64
+
+
+# ------------------------------------------------------------------ refusals
+
+@pytest.mark.parametrize("expr, dtype", [
+    ("AvgPool2d(2)", "int32"), ("AdaptiveAvgPool2d(1)", "int64"), ("GELU()", "int64"),
+    ("Upsample(scale_factor=2, mode='bilinear')", "uint8"), ("Upsample(scale_factor=2)", "int32"),
+    ("BatchNorm2d(3)", "int32"), ("MaxPool1d(2)", "int64"),
+    ("ReflectionPad2d(1)", "bool"), ("Softmax(dim=1)", "int8"), ("PReLU()", "int16"),
+])
+def test_refusals_name_the_layer_and_the_dtype(expr, dtype):
+    x = np.zeros((1, 3, 4, 4) if "1d" not in expr else (1, 3, 4), dtype=dtype)
+    layer = build_layer(expr)
+    with pytest.raises(ConvcalcError, match=rf"^{layer.name}: .*got {dtype}$"):
+        KERNELS.lookup(type(layer))(layer, [x], {"weight": np.ones(1)}, Context())
+
+
+def test_constant_pad_value_must_fit_an_integer_input():
+    with pytest.raises(ConvcalcError, match=r"ConstantPad1d: value -1.0 does not fit .* uint8"):
+        run("ConstantPad1d(1, -1)", np.zeros((1, 2, 3), dtype=np.uint8))
+    assert run("ConstantPad1d(1, -2.7)", np.zeros((1, 1, 1), dtype=np.int32)).tolist() == [[[-2, 0, -2]]]
+
+
+def test_missing_or_misshapen_parameters_are_named():
+    x = np.zeros((1, 3, 2, 2))
+    with pytest.raises(ConvcalcError, match=r"^BatchNorm2d: expected the parameter 'running_var' \(3 values\); got none$"):
+        run("BatchNorm2d(3)", x, params={"weight": np.ones(3), "bias": np.zeros(3), "running_mean": np.zeros(3)})
+    with pytest.raises(ConvcalcError, match=r"^PReLU: expected the parameter 'weight' to hold 3 values; got shape \[2\]$"):
+        run("PReLU(3)", x, params={"weight": np.ones(2)})
+    # affine=False: no weight or bias is asked for, PyTorch's 1 and 0 are used
+    out = run("BatchNorm2d(3, affine=False)", x + 2.0, params={"running_mean": np.full(3, 2.0),
+                                                             "running_var": np.ones(3)})
+    assert np.abs(out).max() == 0.0
