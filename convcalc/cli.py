@@ -221,8 +221,7 @@ def summary(
                     title=result.spec.name or result.spec.source)
         return
     if format is Format.json:
-        import json
-        text = json.dumps(result.to_dict(), indent=2)
+        text = result.to_json()
     elif format is Format.csv:
         from .render.formats import to_csv
         text = to_csv(analysis)
@@ -258,7 +257,7 @@ def check(
         if r.error is not None:
             _say(f"error: {r.error}", r.error.caret(_caret_width()))
         if format is CheckFormat.text:
-            _warn(f"{r.source}: {w}" if not w.startswith(r.source) else w for w in r.warnings)
+            _warn(r.warnings)
     lines = checking.github_lines(reports) if format is CheckFormat.github else checking.text_lines(reports)
     sys.stdout.write("\n".join(lines) + "\n")
     if junit_xml is not None:

@@ -13,7 +13,7 @@ entry. This is the only package that imports yaml (in `loader`).
 from __future__ import annotations
 
 from ..analysis import DTYPE_BYTES, walk
-from ..errors import ConvcalcError, Location, ShapeError
+from ..errors import ConvcalcError, Location
 from ..parsing import parse_shape
 from ..record import replace
 from .expand import Group, Network, expand
@@ -43,14 +43,7 @@ def input_shape(spec: Spec, given: object = None) -> tuple[int, ...]:
     if spec.input is None:
         raise ConvcalcError("no input shape: give 'input: [1, 3, 224, 224]' in the spec or --input",
                             spec.where(1))
-    value = spec.input
-    if isinstance(value, bool) or not isinstance(value, (list, str)):
-        raise ConvcalcError(f"'input' must be a shape such as [1, 3, 224, 224]; got {value!r}",
-                            spec.where(spec.input_line))
-    try:
-        return parse_shape(list(value) if isinstance(value, list) else value, spec.source)
-    except ShapeError as exc:
-        raise ShapeError(exc.message, spec.where(spec.input_line)) from None
+    return spec.input
 
 
 def build(spec: Spec, input: object = None) -> Network:
@@ -84,6 +77,7 @@ def analyse(spec: "Spec | str", input: object = None, dtype: str | None = None,
         analysis = replace(analysis, total=replace(total, output_shape=out.output_shape),
                            warnings=analysis.warnings + tuple(extra))
         result = NetworkAnalysis(analysis, network)
+    result.spec_warnings = extra
     return result
 
 

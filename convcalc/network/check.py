@@ -49,7 +49,7 @@ def check_file(path: str, dtype: str | None = None, convention: object = None) -
             result = analyse(spec, dtype=dtype, convention=convention)
         except IncompatibleInputError as exc:
             return Report(source, [], exc)
-        return Report(source, evaluate(expectations, result), None, None, result.analysis.warnings)
+        return Report(source, evaluate(expectations, result), None, None, tuple(result.spec_warnings))
     except ConvcalcError as exc:
         if exc.location is None or not exc.location.source:
             from ..errors import Location

@@ -23,7 +23,6 @@ from ..layers.registry import table
 from ..parsing import parse_call
 from ..record import field, record
 from . import template
-from .loader import line_text
 from .spec import MAX_REPEAT, REQUIRED, Block, Entry, Ref, Spec
 
 #: layers a spec may expand to (ResNet-152 has about 500; a 10,000-layer spec is a benchmark)
@@ -288,8 +287,7 @@ class _Expander:
         column = None if filled else e.column
         source = self.spec.source
         try:
-            call = parse_call(text, source, (column or 1) - 1, line,
-                              line_text(self.spec.text, line) if column else None)
+            call = parse_call(text, source, (column or 1) - 1, line, self.spec.line(line) if column else None)
             block = self.spec.blocks.get(call.name)
             if block is not None:
                 made: object = call

@@ -28,9 +28,9 @@ from ..parsing.files import decode
 
 #: a spec of 10,000 layers written out one mapping per layer is about 600 KiB
 MAX_BYTES = 4 * 2**20
-#: parser events (one per scalar, list or mapping): libyaml delivers ~300,000 a second
-#: here, so this bounds the parse to about a second; 10,000 mapping entries are ~60,000
-MAX_EVENTS = 300_000
+#: parser events (one per scalar, list or mapping): ~150,000 a second are read and put
+#: together here, so this bounds a file to about a second; 10,000 mapping entries are ~60,000
+MAX_EVENTS = 200_000
 #: lists and mappings inside each other; a spec needs fewer than 20
 MAX_DEPTH = 50
 #: values after aliases are expanded (each alias counts what it repeats)
@@ -112,15 +112,16 @@ def load_text(text: str, source: str) -> object:
     loader_class = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
     loader = loader_class(text)
     builder = _Builder(text, source, loader)
+    feed, check, get = builder.feed, loader.check_event, loader.get_event
     try:
         count = 0
-        while loader.check_event():
-            event = loader.get_event()
+        while check():
+            event = get()
             count += 1
             if count > MAX_EVENTS:
                 raise builder.error(event, f"expected a spec of at most {MAX_EVENTS:,} YAML values; got more "
                                            "(a network this large is better written with blocks and repeat)")
-            builder.feed(event)
+            feed(event)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, text, source) from None
     except RecursionError:  # not expected (nothing here recurses), but never a traceback
@@ -150,7 +151,7 @@ def _location(text: str, source: str, line: int, column: int | None = None) -> L
 
 
 def line_text(text: str, line: int) -> str:
-    """Line `line` (1-based) of `text`, without its end."""
+    """Line `line` (1-based) of `text`, without its end (for one error; `Lines` for many)."""
     start = 0
     for _ in range(line - 1):
         start = text.find("\n", start) + 1
@@ -160,16 +161,42 @@ def line_text(text: str, line: int) -> str:
     return text[start:] if end < 0 else text[start:end]
 
 
-class _Frame:
-    __slots__ = ("value", "key", "key_line", "size", "anchor", "merges")
+class Lines:
+    """The lines of a text, found once, so that every node of a large spec can carry its
+    line for a caret without scanning the file again."""
 
-    def __init__(self, value, anchor):
-        self.value, self.key, self.key_line, self.size, self.anchor = value, None, 0, 1, anchor
+    def __init__(self, text: str):
+        self.text = text
+        self.starts = [0]
+        find, start = text.find, 0
+        while True:
+            start = find("\n", start) + 1
+            if start == 0:
+                break
+            self.starts.append(start)
+
+    def __call__(self, line: int) -> str:
+        if not 1 <= line <= len(self.starts):
+            return ""
+        start = self.starts[line - 1]
+        end = self.starts[line] - 1 if line < len(self.starts) else len(self.text)
+        return self.text[start:end].rstrip("\r")
+
+
+class _Frame:
+    __slots__ = ("value", "is_map", "key", "size", "anchor", "merges")
+
+    def __init__(self, value, is_map: bool, anchor):
+        self.value, self.is_map, self.key, self.size, self.anchor = value, is_map, None, 1, anchor
         self.merges: list | None = None
 
 
 class _Builder:
-    """Puts values together from parser events; see the module docstring for the limits."""
+    """Puts values together from parser events; see the module docstring for the limits.
+
+    Per event a few dictionary operations: keys are taken as written (never resolved to
+    booleans or numbers), plain scalars are resolved once per distinct text, and columns
+    come from the marks' character offsets."""
 
     def __init__(self, text: str, source: str, loader):
         import yaml
@@ -182,7 +209,11 @@ class _Builder:
         self.documents = 0
         self.result: object = None
         self.total = 0
-        self._lines: list[int] | None = None
+        self.resolved: dict[str, object] = {}  # plain scalar text -> its value
+        self.handlers = {yaml.ScalarEvent: self._scalar_event, yaml.MappingStartEvent: self._start,
+                         yaml.SequenceStartEvent: self._start, yaml.MappingEndEvent: self._end,
+                         yaml.SequenceEndEvent: self._end, yaml.AliasEvent: self._alias,
+                         yaml.DocumentStartEvent: self._document}
 
     def error(self, event, message: str, column: bool = True) -> ConvcalcError:
         mark = event.start_mark
@@ -190,47 +221,104 @@ class _Builder:
                                                 mark.column + 1 if column else None))
 
     def feed(self, event) -> None:
-        y = self.yaml
-        if isinstance(event, y.ScalarEvent):
-            self._value(event, self._scalar(event), 1, event.anchor)
-        elif isinstance(event, (y.MappingStartEvent, y.SequenceStartEvent)):
-            self._start(event)
-        elif isinstance(event, (y.MappingEndEvent, y.SequenceEndEvent)):
-            frame = self.stack.pop()
-            if frame.merges:
-                self._merge(frame)
-            if frame.anchor is not None:
-                self.open.discard(frame.anchor)
-                self.anchors[frame.anchor] = (frame.value, frame.size)
-            self._value(event, frame.value, frame.size, None, done=True)
-        elif isinstance(event, y.AliasEvent):
-            if event.anchor in self.open:
-                raise self.error(event, f"the alias *{event.anchor} refers to the mapping or list that "
-                                        "contains it; a spec cannot be recursive")
-            if event.anchor not in self.anchors:
-                raise self.error(event, f"unknown alias *{event.anchor}; expected an anchor "
-                                        f"&{event.anchor} defined before it")
-            value, size = self.anchors[event.anchor]
-            self._value(event, value, size, None, alias=True)
-        elif isinstance(event, y.DocumentStartEvent):
-            self.documents += 1
-            if self.documents > 1:
-                raise self.error(event, "expected one YAML document; got a second one (a '---' line "
-                                        "starts a new document)", column=False)
+        handler = self.handlers.get(type(event))
+        if handler is not None:
+            handler(event)
 
-    # -- values
+    def _document(self, event) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            raise self.error(event, "expected one YAML document; got a second one (a '---' line "
+                                    "starts a new document)", column=False)
+
+    def _scalar_event(self, event) -> None:
+        stack = self.stack
+        if stack and stack[-1].is_map and stack[-1].key is None:  # a key: taken as written
+            frame = stack[-1]
+            if event.tag is not None and event.tag != "!":
+                self._check_tag(event, _TAG + "str")
+            key = event.value
+            line = event.start_mark.line + 1
+            if key == "<<" and not event.style and event.tag is None:
+                frame.key = _MERGE
+                return
+            container = frame.value
+            if key in container:
+                first = container.key_lines[key]
+                raise self.error(event, f"the key {quote(key)} is given twice (first at line {first})")
+            frame.key = key
+            container.key_lines[key] = line
+            self._count(event, 1)
+            frame.size += 1
+            if event.anchor is not None:
+                self.anchors[event.anchor] = (key, 1)
+            return
+        value = self._scalar(event)
+        if event.anchor is not None:
+            self.anchors[event.anchor] = (value, 1)
+        column = self._column(event, value) if isinstance(value, str) else None
+        self._put(event, value, 1, event.start_mark.line + 1, column)
 
     def _start(self, event) -> None:
-        y = self.yaml
-        mapping = isinstance(event, y.MappingStartEvent)
+        mapping = type(event) is self.yaml.MappingStartEvent
         self._check_tag(event, _MAP_TAG if mapping else _SEQ_TAG)
         if len(self.stack) >= MAX_DEPTH:
             raise self.error(event, f"expected YAML nested at most {MAX_DEPTH} levels deep; got deeper")
         line = event.start_mark.line + 1
-        frame = _Frame(Map(line) if mapping else Seq(line), event.anchor)
+        frame = _Frame(Map(line) if mapping else Seq(line), mapping, event.anchor)
         if event.anchor is not None:
             self.open.add(event.anchor)
         self.stack.append(frame)
+
+    def _end(self, event) -> None:
+        frame = self.stack.pop()
+        if frame.merges:
+            self._merge(frame)
+        if frame.anchor is not None:
+            self.open.discard(frame.anchor)
+            self.anchors[frame.anchor] = (frame.value, frame.size)
+        if self.stack and self.stack[-1].is_map and self.stack[-1].key is None:
+            raise self.error(event, "expected a plain key such as 'layers'; got a list or mapping as a key")
+        self._put(event, frame.value, frame.size, frame.value.line, None)
+
+    def _alias(self, event) -> None:
+        if event.anchor in self.open:
+            raise self.error(event, f"the alias *{event.anchor} refers to the mapping or list that "
+                                    "contains it; a spec cannot be recursive")
+        if event.anchor not in self.anchors:
+            raise self.error(event, f"unknown alias *{event.anchor}; expected an anchor "
+                                    f"&{event.anchor} defined before it")
+        if self.stack and self.stack[-1].is_map and self.stack[-1].key is None:
+            raise self.error(event, "expected a plain key such as 'layers'; got an alias as a key")
+        value, size = self.anchors[event.anchor]
+        self._put(event, value, size, event.start_mark.line + 1, None)
+
+    def _count(self, event, size: int) -> None:
+        self.total += size
+        if self.total > MAX_VALUES:
+            raise self.error(event, f"expected a spec of at most {MAX_VALUES:,} values once aliases are "
+                                    "expanded; got more (an alias bomb?)")
+
+    def _put(self, event, value, size: int, line: int, column: int | None) -> None:
+        self._count(event, size)
+        if not self.stack:
+            self.result = value
+            return
+        frame = self.stack[-1]
+        frame.size += size
+        container = frame.value
+        if not frame.is_map:
+            container.append(value)
+            container.lines.append(line)
+            container.columns.append(column)
+            return
+        key, frame.key = frame.key, None
+        if key is _MERGE:
+            self._note_merge(event, frame, value)
+            return
+        container[key] = value
+        container.lines[key] = line
+        container.columns[key] = column
 
     def _check_tag(self, event, own: str) -> None:
         tag = event.tag
@@ -243,85 +331,47 @@ class _Builder:
                                 "booleans, null, lists and mappings")
 
     def _scalar(self, event) -> object:
-        y = self.yaml
         value = event.value
         if event.tag is not None and event.tag != "!":
             self._check_tag(event, _TAG + "str")
-            tag = event.tag
-        elif event.tag == "!" or event.style:  # quoted (or `! text`): a string
+            return self._construct(event, event.tag)
+        if event.tag == "!" or event.style:  # quoted, a block scalar (| or >), or `! text`: a string
             return value
-        else:
-            tag = self.loader.resolve(y.ScalarNode, value, event.implicit)
+        known = self.resolved.get(value, _MERGE)
+        if known is not _MERGE:
+            return known
+        tag = self.loader.resolve(self.yaml.ScalarNode, value, event.implicit)
+        result = self._construct(event, tag)
+        if len(self.resolved) < 10000:
+            self.resolved[value] = result
+        return result
+
+    def _construct(self, event, tag: str) -> object:
+        y = self.yaml
         if tag == _TAG + "str" or tag not in _SCALAR_TAGS:  # e.g. an implicit timestamp: keep the text
-            return value
-        node = y.ScalarNode(tag, value, event.start_mark, event.end_mark)
+            return event.value
+        node = y.ScalarNode(tag, event.value, event.start_mark, event.end_mark)
         try:
             return self.loader.yaml_constructors[tag](self.loader, node)
         except ValueError:  # Python refuses to read an int of more than 4,300 digits
-            raise self.error(event, f"expected a number convcalc can read; got one of {len(value):,} "
+            raise self.error(event, f"expected a number convcalc can read; got one of {len(event.value):,} "
                                     "characters") from None
         except y.YAMLError as exc:
             raise _yaml_error(exc, self.text, self.source) from None
 
-    def _value(self, event, value, size: int, anchor, alias: bool = False, done: bool = False) -> None:
-        if anchor is not None:  # an anchored scalar
-            self.anchors[anchor] = (value, size)
-        self.total += size
-        if self.total > MAX_VALUES:
-            raise self.error(event, f"expected a spec of at most {MAX_VALUES:,} values once aliases are "
-                                    "expanded; got more (an alias bomb?)")
-        if not self.stack:
-            self.result = value
-            return
-        frame = self.stack[-1]
-        frame.size += size
-        mark = event.start_mark
-        line = mark.line + 1
-        if done:  # a completed container: its start line
-            line = value.line
-        column = None
-        if isinstance(value, str) and not alias and not done:
-            column = self._column(event)
-        container = frame.value
-        if isinstance(container, Seq):
-            container.append(value)
-            container.lines.append(line)
-            container.columns.append(column)
-            return
-        if frame.key is None:  # a key
-            if not isinstance(event, self.yaml.ScalarEvent):
-                raise self.error(event, "expected a plain key such as 'layers'; got a "
-                                        + ("list or mapping" if done else "alias") + " as a key")
-            key = event.value
-            if key == "<<" and not event.style and event.tag is None:
-                frame.key, frame.key_line = _MERGE, line
-                return
-            if key in container:
-                first = container.key_lines[key]
-                raise self.error(event, f"the key {quote(key)} is given twice (first at line {first})")
-            frame.key, frame.key_line = key, line
-            container.key_lines[key] = line
-            return
-        key, frame.key = frame.key, None
-        if key is _MERGE:
-            self._note_merge(event, frame, value)
-            return
-        container[key] = value
-        container.lines[key] = line
-        container.columns[key] = column
-
-    def _column(self, event) -> int | None:
+    def _column(self, event, value: str) -> int | None:
         """The 1-based column of a one-line string's text in its line, when the file shows
         it as it is (plain, or quoted without escapes): carets can then point into the file."""
         start, end = event.start_mark, event.end_mark
         if start.line != end.line:
             return None
-        text = line_text(self.text, start.line + 1)
-        value = event.value
-        for shift in ((1,) if event.style in ("'", '"') else (0,)):
-            at = start.column + shift
-            if text[at:at + len(value)] == value:
-                return at + 1
+        a, b = start.index, end.index
+        if event.style in ("'", '"'):
+            a, b = a + 1, b - 1
+        elif event.style:
+            return None
+        if self.text[a:b] == value:
+            return start.column + 1 + (a - start.index)
         return None
 
     def _note_merge(self, event, frame: _Frame, value) -> None:

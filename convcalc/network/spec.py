@@ -17,7 +17,7 @@ from ..dtypes import DTYPE_BYTES
 from ..errors import ConvcalcError, Location, quote
 from ..record import field, record
 from . import template
-from .loader import Map, Seq, type_name
+from .loader import Lines, Map, Seq, type_name
 
 TOP_KEYS = ("name", "description", "input", "dtype", "blocks", "layers", "expect")
 ENTRY_KEYS = ("name", "layer", "layers", "from", "repeat", "when")
@@ -71,7 +71,7 @@ class Spec:
     text: str = field(repr=False)  # the file's text, for caret lines
     name: str | None
     description: str | None
-    input: object  # the raw value (a list or a string), or None
+    input: tuple[int, ...] | None  # the input shape, when the spec gives one
     input_line: int
     dtype: str | None
     dtype_line: int
@@ -80,12 +80,15 @@ class Spec:
     layers_line: int
     expect: Map | None
     expect_line: int
+    lines: Lines = field(default=None, repr=False)  # type: ignore[assignment]  # the text's lines
 
     def where(self, line: int | None, entry: str | None = None, column: int | None = None) -> Location:
         if column is not None and line is not None:
-            from .loader import line_text
-            return Location(self.source, line, column, entry, line_text(self.text, line))
+            return Location(self.source, line, column, entry, self.line(line))
         return Location(self.source, line, None, entry)
+
+    def line(self, number: int) -> str:
+        return self.lines(number)
 
 
 class _Reader:
@@ -109,12 +112,19 @@ class _Reader:
     def string(self, value: object, what: str, line: int, entry: str | None = None) -> str:
         if isinstance(value, str):
             return value
-        hint = ""
-        if value is None or isinstance(value, (bool, int, float)):
-            shown = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-            hint = (f" (YAML reads {shown!r} as {type_name(value)}: quote it)" if shown
-                    else " (nothing was written: an empty value is null)")
+        hint = _quote_hint(value)
         raise self.fail(f"{what} must be a string; got {type_name(value)}{hint}", line, entry)
+
+
+def _quote_hint(value: object) -> str:
+    """Why YAML gave a boolean, a number or null where text was meant."""
+    if isinstance(value, bool):
+        return " (YAML reads yes, no, on, off, true and false as booleans: quote the word)"
+    if isinstance(value, (int, float)):
+        return " (quote it to make it a name)"
+    if value is None:
+        return " (nothing was written: an empty value is null)"
+    return ""
 
 
 def read_spec(value: object, source: str, text: str) -> Spec:
@@ -154,14 +164,28 @@ def read_spec(value: object, source: str, text: str) -> Spec:
     if "expect" in value and not isinstance(expect, Map):
         raise r.fail(f"'expect' must be a mapping (output_shape, max_params, ...); got {type_name(expect)}",
                      value.line_of("expect"))
-    if "input" in value and value["input"] is None:
-        raise r.fail("'input' is empty; expected a shape such as [1, 3, 224, 224]", value.line_of("input"))
-    spec = Spec(source, text, name, description, value.get("input"), value.line_of("input"), dtype,
-                value.line_of("dtype"), blocks, entries, value.line_of("layers"), expect, value.line_of("expect"))
+    shape = _input(r, value["input"], value.line_of("input")) if "input" in value else None
+    spec = Spec(source, text, name, description, shape, value.line_of("input"), dtype,
+                value.line_of("dtype"), blocks, entries, value.key_lines["layers"], expect, value.line_of("expect"),
+                Lines(text))
     if expect is not None:
         from .expect import read_expect
         read_expect(spec)  # checked now, so that a malformed expect is found by every command
     return spec
+
+
+def _input(r: _Reader, value: object, line: int) -> tuple[int, ...]:
+    from ..errors import ShapeError
+    from ..parsing import parse_shape
+
+    if isinstance(value, bool) or not isinstance(value, (Seq, str)) or \
+            isinstance(value, Seq) and not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise r.fail(f"'input' must be a shape such as [1, 3, 224, 224] or '1x3x224x224'; got {type_name(value)}",
+                     line)
+    try:
+        return parse_shape(list(value) if isinstance(value, Seq) else value, "input")
+    except ShapeError as exc:
+        raise r.fail(f"'input': {exc.message}", line) from None
 
 
 def _entries(r: _Reader, value: object, line: int, what: str, params: tuple[str, ...]) -> tuple[Entry, ...]:
@@ -169,6 +193,10 @@ def _entries(r: _Reader, value: object, line: int, what: str, params: tuple[str,
         raise r.fail(f"{what} must be a list of layer expressions or entries; got {type_name(value)}", line)
     if not value:
         raise r.fail(f"{what} is empty; expected at least one layer", line)
+    for i, item in enumerate(value):
+        if isinstance(item, str) and item.count("(") > item.count(")"):
+            raise r.fail(f"the layer expression {quote(item)} was cut at a comma: inside [...] write each "
+                         "layer in quotes, or one per line", value.line_of(i), str(i))
     return tuple(_entry(r, i, item, value.line_of(i), value.columns[i], params) for i, item in enumerate(value))
 
 
@@ -250,13 +278,13 @@ def _ref(r: _Reader, value: object, line: int, label: str) -> Ref:
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         if value >= 0:
-            raise r.fail(f"a relative reference must be negative (-1 is the previous entry); got {value}",
-                         line, label)
+            raise r.fail(f"a relative reference must be negative (-1 is the previous entry); got {value} (an "
+                         f"entry named {str(value)!r} is referred to in quotes)", line, label)
         return Ref(value, line)
     if isinstance(value, str) and value.strip():
         return Ref(value.strip(), line)
     raise r.fail(f"'from' must name entries ('conv1', 'input') or give negative indices (-1); got "
-                 f"{type_name(value)}", line, label)
+                 f"{type_name(value)}{_quote_hint(value)}", line, label)
 
 
 def _repeat(r: _Reader, value: object, line: int, label: str, params: tuple[str, ...]) -> int | str:
