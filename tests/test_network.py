@@ -680,7 +680,7 @@ def test_a_network_too_large_to_expand_is_refused_quickly():
         layers: [{layer: B(), repeat: 1000}]
         """
     message = error(text)
-    assert "expands to more than 200,000 layers" in message
+    assert "expands to more than 100,000 layers" in message
 
 
 # ------------------------------------------------------------------ expect and check

@@ -14,6 +14,7 @@ blocks that repeat blocks cannot make the expansion run away.
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Sequence
 
 from ..analysis.graph import INPUT, Graph, Node
@@ -26,7 +27,8 @@ from . import template
 from .spec import MAX_REPEAT, REQUIRED, Block, Entry, Ref, Spec
 
 #: layers a spec may expand to (ResNet-152 has about 500; a 10,000-layer spec is a benchmark)
-MAX_LAYERS = 200_000
+MAX_LAYERS = 100_000
+_CALLED = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(|\Z)")
 
 
 @record(frozen=False)
@@ -137,6 +139,7 @@ class _Expander:
         self.node_groups: dict[str, Group | None] = {}
         self.calls: dict[str, object] = {}  # text -> Built, or the LayerCall of a block
         self.blocks: list[str] = []  # the blocks being expanded, outermost first
+        self.bounds: dict[int, int] = {}  # id of a list of entries -> fewest layers it expands to
 
     def run(self, input_shape: tuple[int, ...]) -> Network:
         top = Scope("", [Target(INPUT)], (INPUT,), {}, None, "the spec")
@@ -188,23 +191,70 @@ class _Expander:
             self.groups.append(holder)
             inner = Scope(holder.name, inputs[:1], (INPUT,), scope.params, scope, "a repeat")
             previous = inputs
+            before = len(self.pending)
             for k in range(copies):
                 target = self.one(inner, e, inner.full(str(k)), previous, holder)
                 self.name(inner, str(k), target, e.line, label)
                 inner.items.append(target)
                 previous = [target]
+                if k == 0:
+                    self.room(copies, before, e, label)
             target = self.grouped(Target(inner=inner, group=holder))
             self.name(scope, e.name, target, e.line, label)
             scope.items.append(target)
             return slot + 1
         previous = inputs  # unnamed copies take the next Sequential indexes
+        before = len(self.pending)
         for k in range(copies):
             local = str(slot + k)
             target = self.one(scope, e, scope.full(local), previous, group)
             self.name(scope, local, target, e.line, label)
             previous = [target]
+            if k == 0:
+                self.room(copies, before, e, label)
         scope.items.append(previous[0])
         return slot + copies
+
+    def room(self, copies: int, before: int, e: Entry, label: str) -> None:
+        """After the first copy of a repeat: refuse now if the others would not fit, rather
+        than after expanding 100,000 layers (blocks repeated inside repeated blocks)."""
+        each = len(self.pending) - before
+        if len(self.pending) + (copies - 1) * each > MAX_LAYERS:
+            raise self.too_many(e.lines.get("repeat", e.line), label)
+
+    def check_room(self, layers: int, line: int, name: str) -> None:
+        if len(self.pending) + layers > MAX_LAYERS:
+            raise self.too_many(line, name)
+
+    def fewest(self, entries: Sequence[Entry], inside: frozenset = frozenset()) -> int:
+        """The fewest layers a list of entries can expand to, whatever the parameters
+        (entries with conditions or computed repeats count 0): so that a group repeated by
+        aliases, or a block made of blocks, too large to expand is refused before it is
+        expanded. Computed once per list."""
+        known = self.bounds.get(id(entries))
+        if known is not None:
+            return known
+        total = 0
+        for e in entries:
+            if e.when is not None and e.when is not True or isinstance(e.repeat, str):
+                continue
+            copies = 1 if e.repeat is None else e.repeat
+            if e.group is not None:
+                each = self.fewest(e.group, inside)
+            else:
+                called = _CALLED.match(e.layer or "")
+                block = self.spec.blocks.get(called.group(1)) if called else None
+                each = 1 if block is None or block.name in inside else \
+                    self.fewest(block.entries, inside | {block.name})
+            total += copies * each
+            if total > MAX_LAYERS:
+                break
+        self.bounds[id(entries)] = total
+        return total
+
+    def too_many(self, line: int, name: str) -> ConvcalcError:
+        return ConvcalcError(f"the network expands to more than {MAX_LAYERS:,} layers (blocks repeated "
+                             "inside repeated blocks?)", self.spec.where(line, name))
 
     def name(self, scope: Scope, local: str, target: Target, line: int, label: str) -> None:
         if local in scope.names or local in scope.input_names:
@@ -262,6 +312,7 @@ class _Expander:
             if len(inputs) != 1:
                 raise ConvcalcError(f"a group ('layers:') reads one input; got 'from' with {len(inputs)}",
                                     self.spec.where(e.lines.get("from", e.line), name))
+            self.check_room(self.fewest(e.group), e.line, name)
             inner_group = Group(name, "Sequential", "group", e.line, _depth(group), group)
             self.groups.append(inner_group)
             inner = Scope(name, inputs, (INPUT,), scope.params, scope, f"group {name!r}")
@@ -320,8 +371,7 @@ class _Expander:
     def node(self, name: str, built: Built, inputs: list[Target], text: str, e: Entry, line: int,
              filled: bool, group: Group | None) -> Target:
         if len(self.pending) >= MAX_LAYERS:
-            raise ConvcalcError(f"the network expands to more than {MAX_LAYERS:,} layers (blocks repeated "
-                                "inside repeated blocks?)", self.spec.where(line, name))
+            raise self.too_many(line, name)
         column = None if filled else e.column
         where = self.spec.where(line, name, column)
         self.pending.append((name, built, inputs, text, where))
@@ -336,6 +386,7 @@ class _Expander:
             raise ConvcalcError(f"block {block.name!r} uses itself ({chain}); blocks cannot be recursive",
                                 self.spec.where(line, name))
         params = self.bind(block, call, line, name)
+        self.check_room(self.fewest(block.entries), line, name)
         if len(inputs) != len(block.inputs):
             raise ConvcalcError(f"block {block.name!r} takes {len(block.inputs)} input"
                                 f"{'s' if len(block.inputs) != 1 else ''} ({', '.join(block.inputs)}); got "

@@ -28,9 +28,9 @@ from ..parsing.files import decode
 
 #: a spec of 10,000 layers written out one mapping per layer is about 600 KiB
 MAX_BYTES = 4 * 2**20
-#: parser events (one per scalar, list or mapping): ~150,000 a second are read and put
-#: together here, so this bounds a file to about a second; 10,000 mapping entries are ~60,000
-MAX_EVENTS = 200_000
+#: parser events (one per scalar, list or mapping): 100,000-200,000 a second are read and put
+#: together here, so this bounds a file to about a second; 10,000 mapping entries are 60,000-100,000
+MAX_EVENTS = 120_000
 #: lists and mappings inside each other; a spec needs fewer than 20
 MAX_DEPTH = 50
 #: values after aliases are expanded (each alias counts what it repeats)
@@ -257,6 +257,7 @@ class _Builder:
         if event.anchor is not None:
             self.anchors[event.anchor] = (value, 1)
         column = self._column(event, value) if isinstance(value, str) else None
+        self._count(event, 1)
         self._put(event, value, 1, event.start_mark.line + 1, column)
 
     def _start(self, event) -> None:
@@ -266,6 +267,7 @@ class _Builder:
             raise self.error(event, f"expected YAML nested at most {MAX_DEPTH} levels deep; got deeper")
         line = event.start_mark.line + 1
         frame = _Frame(Map(line) if mapping else Seq(line), mapping, event.anchor)
+        self._count(event, 1)
         if event.anchor is not None:
             self.open.add(event.anchor)
         self.stack.append(frame)
@@ -291,6 +293,7 @@ class _Builder:
         if self.stack and self.stack[-1].is_map and self.stack[-1].key is None:
             raise self.error(event, "expected a plain key such as 'layers'; got an alias as a key")
         value, size = self.anchors[event.anchor]
+        self._count(event, size)  # what the alias repeats, counted again
         self._put(event, value, size, event.start_mark.line + 1, None)
 
     def _count(self, event, size: int) -> None:
@@ -300,7 +303,6 @@ class _Builder:
                                     "expanded; got more (an alias bomb?)")
 
     def _put(self, event, value, size: int, line: int, column: int | None) -> None:
-        self._count(event, size)
         if not self.stack:
             self.result = value
             return

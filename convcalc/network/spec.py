@@ -96,6 +96,7 @@ class _Reader:
 
     def __init__(self, source: str, text: str):
         self.source, self.text = source, text
+        self.seen: dict[tuple, tuple] = {}  # (id of a list, parameters) -> its entries
 
     def fail(self, message: str, line: int | None, entry: str | None = None) -> ConvcalcError:
         return ConvcalcError(message, Location(self.source, line, None, entry))
@@ -189,6 +190,16 @@ def _input(r: _Reader, value: object, line: int) -> tuple[int, ...]:
 
 
 def _entries(r: _Reader, value: object, line: int, what: str, params: tuple[str, ...]) -> tuple[Entry, ...]:
+    """The entries of a list, read once per list: an alias that repeats a list (a group
+    written once, used many times) shares its entries rather than reading them again."""
+    key = (id(value), params)
+    known = r.seen.get(key)
+    if known is None:
+        known = r.seen[key] = _read_entries(r, value, line, what, params)
+    return known
+
+
+def _read_entries(r: _Reader, value: object, line: int, what: str, params: tuple[str, ...]) -> tuple[Entry, ...]:
     if not isinstance(value, Seq):
         raise r.fail(f"{what} must be a list of layer expressions or entries; got {type_name(value)}", line)
     if not value:
