@@ -1084,3 +1084,15 @@ def test_malformed_yaml_is_one_line(tmp_path, capsys, data, fragment):
     assert code == 2 and out == ""
     assert err.startswith(f"error: {path}") and fragment in err.splitlines()[0], err
     assert len(err.splitlines()) <= 3 and "Traceback" not in err
+
+
+def test_the_readmes_complete_example_passes_check(tmp_path, capsys):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Network specs (YAML)"):]
+    example = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    path = write(tmp_path, example)
+    code, out, err = run(capsys, "check", path)
+    assert code == 0, out + err
+    names = [r.name for r in analyse(path).analysis.layers]
+    assert names[:2] == ["stem", "stage1.0.conv1"] and "stage2.shortcut" in names and "4" in names
+    assert "stage1.0.shortcut" not in names
