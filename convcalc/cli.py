@@ -257,7 +257,7 @@ def check(
         if r.error is not None:
             _say(f"error: {r.error}", r.error.caret(_caret_width()))
         if format is CheckFormat.text:
-            _warn(r.warnings)
+            _warn(w for _, w in r.warnings)
     lines = checking.github_lines(reports) if format is CheckFormat.github else checking.text_lines(reports)
     sys.stdout.write("\n".join(lines) + "\n")
     if junit_xml is not None:

@@ -1022,6 +1022,7 @@ def test_examples_validate_against_the_schema(example, capsys):
     "layers: [ReLU()]\nexpect: {max_macs: lots}\n", "layers: [ReLU()]\ninput: 224\n",
     "layers: [{layer: ReLU(), from: 2}]\n", "layers: [{layer: ReLU(), repeat: -1}]\n",
     "blocks: {B: {layer: [ReLU()]}}\nlayers: [ReLU()]\n", "layers: [{name: input, layer: ReLU()}]\n",
+    "blocks: {B: {params: [{a: {x: 1}}], layers: [ReLU()]}}\nlayers: [ReLU()]\n",
     "layers: [ReLU()]\ndtype: float33\n",
 ])
 def test_what_the_loader_refuses_the_schema_refuses(text, capsys):
@@ -1096,3 +1097,12 @@ def test_the_readmes_complete_example_passes_check(tmp_path, capsys):
     names = [r.name for r in analyse(path).analysis.layers]
     assert names[:2] == ["stem", "stage1.0.conv1"] and "stage2.shortcut" in names and "4" in names
     assert "stage1.0.shortcut" not in names
+
+
+def test_github_warns_at_an_entry_nothing_reads(tmp_path, capsys):
+    path = write(tmp_path, "input: [1, 3, 8, 8]\nlayers:\n  - {name: lost, layer: ReLU()}\n"
+                           "  - {layer: ReLU(), from: input}\n", "w.yaml")
+    code, out, err = run(capsys, "check", path, "-f", "github")
+    assert code == 0 and out.splitlines()[0].startswith(f"::warning file={path.replace(':', '%3A')},line=3,")
+    code, out, err = run(capsys, "check", path)
+    assert code == 0 and err.startswith(f"warning: {path}:3 (entry 'lost'): no entry reads")

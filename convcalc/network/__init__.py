@@ -71,13 +71,14 @@ def analyse(spec: "Spec | str", input: object = None, dtype: str | None = None,
     result = NetworkAnalysis(analysis, network)
     out = result.output_row()
     total = analysis.total
-    extra = [f"{spec.where(_line(network, n), n)}: no entry reads this layer's output, and it is not "
-             "the network's output (the last entry)" for n in network.unread]
+    unread = [(_line(network, n), n) for n in network.unread]
+    extra = [f"{spec.where(line, n)}: no entry reads this layer's output, and it is not the network's output "
+             "(the last entry)" for line, n in unread]
     if out.output_shape != total.output_shape or extra:
         analysis = replace(analysis, total=replace(total, output_shape=out.output_shape),
                            warnings=analysis.warnings + tuple(extra))
         result = NetworkAnalysis(analysis, network)
-    result.spec_warnings = extra
+    result.spec_warnings = [(line, w) for (line, _), w in zip(unread, extra)]
     return result
 
 

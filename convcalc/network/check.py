@@ -23,6 +23,7 @@ class Report:
     broken: ConvcalcError | None = None
     #: the spec cannot be read: status 2
     error: ConvcalcError | None = None
+    #: (line, message) about the spec (an entry that nothing reads)
     warnings: tuple = ()
 
     @property
@@ -112,8 +113,9 @@ def github_lines(reports: list[Report]) -> list[str]:
         for o in r.failures:
             e = o.expectation
             lines.append(_annotation(r.source, e.line, f"convcalc check: {e.key}", o.message))
-        for w in r.warnings:
-            lines.append(f"::warning file={_property(r.source)},title=convcalc::{_data(w)}")
+        for line, w in r.warnings:
+            where = f"file={_property(r.source)}" + (f",line={line}" if line else "")
+            lines.append(f"::warning {where},title=convcalc::{_data(one_line(w))}")
     return lines + text_lines(reports)[-1:]
 
 

@@ -46,8 +46,9 @@ class NetworkAnalysis:
             self.row_nodes.append(node)
             self.last_row[node] = row
         self._groups: list[GroupTotals] | None = None
-        #: warnings about the spec itself (entries no one reads), beside the layers' notes
-        self.spec_warnings: list[str] = []
+        #: warnings about the spec itself (entries no one reads), beside the layers' notes:
+        #: (line, message)
+        self.spec_warnings: list[tuple[int | None, str]] = []
 
     @property
     def spec(self):

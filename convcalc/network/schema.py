@@ -23,6 +23,7 @@ def schema() -> dict:
     from ..layers import layer_names
 
     ref = lambda name: {"$ref": f"#/definitions/{name}"}  # noqa: E731
+    scalar = [{"type": t} for t in ("string", "number", "boolean", "null")]
     count = {"description": "a whole number, or one with a suffix: K, M, G, T (1000s)",
              "oneOf": [{"type": "integer", "minimum": 0}, {"type": "number", "minimum": 0},
                        {"type": "string", "pattern": _AMOUNT}]}
@@ -74,7 +75,9 @@ def schema() -> dict:
                                                            "or 'name: default'",
                            "items": {"oneOf": [{"type": "string", "pattern": _IDENTIFIER},
                                                {"type": "object", "minProperties": 1, "maxProperties": 1,
-                                                "propertyNames": {"pattern": _IDENTIFIER}}]}},
+                                                "propertyNames": {"pattern": _IDENTIFIER},
+                                                "additionalProperties": {"anyOf": [
+                                                    *scalar, {"type": "array", "items": {"anyOf": scalar}}]}}]}},
                 "inputs": {"type": "array", "minItems": 1, "description": "the names of its inputs (default: "
                                                                            "one, called input)",
                            "items": {"type": "string", "pattern": _IDENTIFIER}},
