@@ -598,7 +598,7 @@ def test_a_resnet50_spec_is_short(tmp_path):
      "unknown key 'form' in an entry; did you mean 'from'?"),
     ("input: [1, 3, 8, 8]\nlayers: [ReLU()]\nexpect:\n  max_mac: 1G\n", "net.yaml:4", "did you mean 'max_macs'?"),
     ("input: [1, 3, 8, 8]\nlayers:\n  - {name: a, layer: Conv2d(3, 8, 3)}\n", "net.yaml:3 (entry 'a')", "write it in quotes"),
-    ("input: [1, 3, 8, 8]\nlayers: [ReLU(), Conv2d(3, 8, 3)]\n", "net.yaml:2 (entry '1')",
+    ("input: [1, 3, 8, 8]\nlayers: [ReLU(), Conv2d(3, 8, 3)]\n", "net.yaml:2: ",
      "the layer expression 'Conv2d(3' was cut at a comma: inside [...] write each layer in quotes"),
     ("input: [1, 3, 8, 8]\ninput: [1, 3, 8, 8]\nlayers: [ReLU()]\n", "net.yaml:2:1", "the key 'input' is given twice (first at line 1)"),
     ("input: [1, 3, 8, 8]\nlayers:\n  - {name: a, layer: ReLU()}\n  - {name: a, layer: ReLU()}\n",
@@ -664,6 +664,18 @@ def test_block_errors(body, uses, where, fragment):
 def test_block_definition_errors(blocks, fragment):
     message = error("input: [1, 4, 8, 8]\nblocks:\n" + blocks + "layers: [ReLU()]\n")
     assert message.startswith("net.yaml:") and fragment in message, message
+
+
+@pytest.mark.parametrize("layers, where", [
+    ("  - {layer: ReLU(), repeat: 3}\n  - {layer: ReLU(), form: x}\n", "net.yaml:4 (entry '3')"),
+    ("  - {name: g, layers: [ReLU(), {layer: ReLU(), form: x}]}\n", "net.yaml:3 (entry 'g.1')"),
+    ("  - {layer: ReLU(), when: false}\n  - {layer: ReLU(), form: x}\n", "net.yaml:4 (entry '0')"),
+    ("  - {layer: ReLU(), repeat: '{n}'}\n  - {layer: ReLU(), form: x}\n", "net.yaml:3 (entry '0')"),
+    ("  - {name: r, layers: [ReLU(), {layer: ReLU(), form: x}], repeat: 2}\n", "net.yaml:3: "),
+])
+def test_errors_found_on_reading_name_entries_as_the_network_will(layers, where):
+    message = error("input: [1, 3, 8, 8]\nlayers:\n" + layers)
+    assert message.startswith(where), message
 
 
 def test_every_entry_left_out_is_an_error():

@@ -160,7 +160,7 @@ def read_spec(value: object, source: str, text: str) -> Spec:
             blocks[block_name] = _block(r, block_name, body, raw_blocks.key_lines[block_name])
     if "layers" not in value:
         raise r.fail("the spec has no 'layers:'; expected a list of layer expressions or entries", value.line)
-    entries = _entries(r, value["layers"], value.line_of("layers"), "'layers'", params=())
+    entries = _entries(r, value["layers"], value.line_of("layers"), "'layers'", (), "")
     expect = value.get("expect")
     if "expect" in value and not isinstance(expect, Map):
         raise r.fail(f"'expect' must be a mapping (output_shape, max_params, ...); got {type_name(expect)}",
@@ -189,17 +189,22 @@ def _input(r: _Reader, value: object, line: int) -> tuple[int, ...]:
         raise r.fail(f"'input': {exc.message}", line) from None
 
 
-def _entries(r: _Reader, value: object, line: int, what: str, params: tuple[str, ...]) -> tuple[Entry, ...]:
+def _entries(r: _Reader, value: object, line: int, what: str, params: tuple[str, ...],
+             prefix: str | None = None) -> tuple[Entry, ...]:
     """The entries of a list, read once per list: an alias that repeats a list (a group
-    written once, used many times) shares its entries rather than reading them again."""
-    key = (id(value), params)
+    written once, used many times) shares its entries rather than reading them again.
+    `prefix` is the list's full name where it is known before expansion (the spec's
+    list, its groups), so that errors name entries as the network will; inside a block
+    the line says where."""
+    key = (id(value), params, prefix)
     known = r.seen.get(key)
     if known is None:
-        known = r.seen[key] = _read_entries(r, value, line, what, params)
+        known = r.seen[key] = _read_entries(r, value, line, what, params, prefix)
     return known
 
 
-def _read_entries(r: _Reader, value: object, line: int, what: str, params: tuple[str, ...]) -> tuple[Entry, ...]:
+def _read_entries(r: _Reader, value: object, line: int, what: str, params: tuple[str, ...],
+                  prefix: str | None) -> tuple[Entry, ...]:
     if not isinstance(value, Seq):
         raise r.fail(f"{what} must be a list of layer expressions or entries; got {type_name(value)}", line)
     if not value:
@@ -207,13 +212,25 @@ def _read_entries(r: _Reader, value: object, line: int, what: str, params: tuple
     for i, item in enumerate(value):
         if isinstance(item, str) and item.count("(") > item.count(")"):
             raise r.fail(f"the layer expression {quote(item)} was cut at a comma: inside [...] write each "
-                         "layer in quotes, or one per line", value.line_of(i), str(i))
-    return tuple(_entry(r, i, item, value.line_of(i), value.columns[i], params) for i, item in enumerate(value))
+                         "layer in quotes, or one per line", value.line_of(i))
+    entries = []
+    slot: int | None = 0  # the nn.Sequential position, while it is known without expanding
+    for i, item in enumerate(value):
+        given = item.get("name") if isinstance(item, Map) else None
+        local = given if isinstance(given, str) else None if slot is None else str(slot)
+        label = None if prefix is None or local is None else f"{prefix}.{local}" if prefix else local
+        e = _entry(r, i, item, value.line_of(i), value.columns[i], params, label)
+        entries.append(e)
+        if slot is not None:
+            if isinstance(e.when, str) or isinstance(e.repeat, str):
+                slot = None
+            elif e.when is not False and e.repeat != 0:
+                slot += e.repeat if e.repeat is not None and e.name is None else 1
+    return tuple(entries)
 
 
 def _entry(r: _Reader, index: int, item: object, line: int, column: int | None,
-           params: tuple[str, ...]) -> Entry:
-    label = str(index)
+           params: tuple[str, ...], label: str | None) -> Entry:
     if isinstance(item, str):
         _placeholders(r, item, params, line, label)
         return Entry(index, line, None, item, column, None, None, None, None)
@@ -222,8 +239,7 @@ def _entry(r: _Reader, index: int, item: object, line: int, column: int | None,
                      f"got {type_name(item)}", line, label)
     name = None
     if "name" in item:
-        name = _name(r, item["name"], item.line_of("name"))
-        label = name
+        name = _name(r, item["name"], item.line_of("name"), label)
     hint = ""
     layer_text = item.get("layer")
     if isinstance(layer_text, str) and layer_text.count("(") > layer_text.count(")"):
@@ -240,7 +256,8 @@ def _entry(r: _Reader, index: int, item: object, line: int, column: int | None,
         column = item.columns.get("layer")
         _placeholders(r, layer, params, item.line_of("layer"), label)
     else:
-        group = _entries(r, item["layers"], item.line_of("layers"), "'layers'", params)
+        inner = label if "repeat" not in item else None  # copies are name.0, name.1, ...
+        group = _entries(r, item["layers"], item.line_of("layers"), "'layers'", params, inner)
     refs = None
     if "from" in item:
         refs = _refs(r, item["from"], item, label)
@@ -261,20 +278,20 @@ def _entry(r: _Reader, index: int, item: object, line: int, column: int | None,
     return Entry(index, item.line, name, layer, column, group, refs, repeat, when, lines)
 
 
-def _name(r: _Reader, value: object, line: int) -> str:
+def _name(r: _Reader, value: object, line: int, label: str | None) -> str:
     name = r.string(value, "'name'", line)
     if not name.strip() or name != name.strip() or any(ch.isspace() for ch in name):
         raise r.fail(f"'name' must be a word without spaces, such as 'conv1'; got {quote(name)}", line)
     if name == "input":
-        raise r.fail("the name 'input' is reserved for the network input; choose another", line, name)
+        raise r.fail("the name 'input' is reserved for the network input; choose another", line)
     if name.startswith(("-", ".")):
-        raise r.fail(f"'name' cannot start with '-' (relative indices do) or '.'; got {quote(name)}", line, name)
+        raise r.fail(f"'name' cannot start with '-' (relative indices do) or '.'; got {quote(name)}", line, label)
     if template.has_placeholders(name):
-        raise r.fail(f"'name' cannot hold placeholders; got {quote(name)}", line, name)
+        raise r.fail(f"'name' cannot hold placeholders; got {quote(name)}", line, label)
     return name
 
 
-def _refs(r: _Reader, value: object, item: Map, label: str) -> tuple[Ref, ...]:
+def _refs(r: _Reader, value: object, item: Map, label: str | None) -> tuple[Ref, ...]:
     line = item.line_of("from")
     if isinstance(value, Seq):
         if not value:
@@ -284,7 +301,7 @@ def _refs(r: _Reader, value: object, item: Map, label: str) -> tuple[Ref, ...]:
     return (_ref(r, value, line, label),)
 
 
-def _ref(r: _Reader, value: object, line: int, label: str) -> Ref:
+def _ref(r: _Reader, value: object, line: int, label: str | None) -> Ref:
     if isinstance(value, str) and _RELATIVE.match(value.strip()):
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
@@ -298,7 +315,7 @@ def _ref(r: _Reader, value: object, line: int, label: str) -> Ref:
                  f"{type_name(value)}{_quote_hint(value)}", line, label)
 
 
-def _repeat(r: _Reader, value: object, line: int, label: str, params: tuple[str, ...]) -> int | str:
+def _repeat(r: _Reader, value: object, line: int, label: str | None, params: tuple[str, ...]) -> int | str:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         hint = " (a placeholder must be quoted: '{n}')" if isinstance(value, Map) else ""
         raise r.fail(f"'repeat' must be a whole number of copies; got {type_name(value)}{hint}", line, label)
@@ -316,12 +333,12 @@ def _bare(text: str) -> str:
     return text[1:-1] if text.startswith("{") and text.endswith("}") else text
 
 
-def _placeholders(r: _Reader, text: str, params: tuple[str, ...], line: int, label: str) -> None:
+def _placeholders(r: _Reader, text: str, params: tuple[str, ...], line: int, label: str | None) -> None:
     if template.has_placeholders(text):
         _names(r, lambda: template.names_in(text), params, line, label)
 
 
-def _names(r: _Reader, pairs, params: tuple[str, ...], line: int, label: str) -> None:
+def _names(r: _Reader, pairs, params: tuple[str, ...], line: int, label: str | None) -> None:
     """Every name the expressions read (`pairs()`: (name, expression) pairs) is a parameter
     of the enclosing block."""
     try:
