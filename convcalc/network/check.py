@@ -8,7 +8,7 @@ unknown layer or reference, arguments PyTorch's constructor refuses) — 2 wins 
 
 from __future__ import annotations
 
-from ..errors import ConvcalcError, IncompatibleInputError, one_line
+from ..errors import ConvcalcError, IncompatibleInputError, Location, one_line
 from ..record import field, record
 from .expect import Outcome, evaluate, read_expect
 
@@ -52,10 +52,7 @@ def check_file(path: str, dtype: str | None = None, convention: object = None) -
             return Report(source, [], exc)
         return Report(source, evaluate(expectations, result), None, None, tuple(result.spec_warnings))
     except ConvcalcError as exc:
-        if exc.location is None or not exc.location.source:
-            from ..errors import Location
-            exc.location = Location(source)
-        return Report(source, [], None, exc)
+        return Report(source, [], None, exc.at(Location(source)))
 
 
 def status(reports: list[Report]) -> int:

@@ -143,6 +143,12 @@ class _Expander:
 
     def run(self, input_shape: tuple[int, ...]) -> Network:
         top = Scope("", [Target(INPUT)], (INPUT,), {}, None, "the spec")
+        if self.fewest(self.spec.entries) > MAX_LAYERS:  # refused before anything is expanded
+            running = 0
+            for e in self.spec.entries:
+                running += self.fewest_one(e, frozenset())
+                if running > MAX_LAYERS:
+                    raise self.too_many(e.line, e.name)
         self.entries(top, self.spec.entries, None)
         nodes = []
         read: set[str] = set()
@@ -236,21 +242,23 @@ class _Expander:
             return known
         total = 0
         for e in entries:
-            if e.when is not None and e.when is not True or isinstance(e.repeat, str):
-                continue
-            copies = 1 if e.repeat is None else e.repeat
-            if e.group is not None:
-                each = self.fewest(e.group, inside)
-            else:
-                called = _CALLED.match(e.layer or "")
-                block = self.spec.blocks.get(called.group(1)) if called else None
-                each = 1 if block is None or block.name in inside else \
-                    self.fewest(block.entries, inside | {block.name})
-            total += copies * each
+            total += self.fewest_one(e, inside)
             if total > MAX_LAYERS:
                 break
         self.bounds[id(entries)] = total
         return total
+
+    def fewest_one(self, e: Entry, inside: frozenset) -> int:
+        if e.when is not None and e.when is not True or isinstance(e.repeat, str):
+            return 0
+        copies = 1 if e.repeat is None else e.repeat
+        if e.group is not None:
+            return copies * self.fewest(e.group, inside)
+        called = _CALLED.match(e.layer or "")
+        block = self.spec.blocks.get(called.group(1)) if called else None
+        if block is None or block.name in inside:
+            return copies
+        return copies * self.fewest(block.entries, inside | {block.name})
 
     def too_many(self, line: int, name: str) -> ConvcalcError:
         return ConvcalcError(f"the network expands to more than {MAX_LAYERS:,} layers (blocks repeated "

@@ -196,7 +196,7 @@ def _entries(r: _Reader, value: object, line: int, what: str, params: tuple[str,
     `prefix` is the list's full name where it is known before expansion (the spec's
     list, its groups), so that errors name entries as the network will; inside a block
     the line says where."""
-    key = (id(value), params, prefix)
+    key = (id(value), params)  # the prefix only names errors, which the first reading raises
     known = r.seen.get(key)
     if known is None:
         known = r.seen[key] = _read_entries(r, value, line, what, params, prefix)
