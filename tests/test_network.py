@@ -1118,3 +1118,18 @@ def test_github_warns_at_an_entry_nothing_reads(tmp_path, capsys):
     assert code == 0 and out.splitlines()[0].startswith(f"::warning file={path.replace(':', '%3A')},line=3,")
     code, out, err = run(capsys, "check", path)
     assert code == 0 and err.startswith(f"warning: {path}:3 (entry 'lost'): no entry reads")
+
+
+def test_only_the_commands_that_read_a_spec_import_yaml():
+    import subprocess
+    import sys
+
+    code = ("import sys, io, contextlib\nfrom convcalc.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    main(['shape', 'Conv2d(3, 8, 3)', '-i', '1x3x8x8'])\n"
+            "print('yaml' in sys.modules, 'convcalc.network' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True).stdout
+    assert out.split() == ["False", "False"]
+    imports = [line for path in (ROOT / "convcalc").rglob("*.py") if path.name != "loader.py"
+               for line in path.read_text(encoding="utf-8").splitlines() if re.match(r"\s*(import|from) yaml\b", line)]
+    assert imports == []
