@@ -1133,3 +1133,24 @@ def test_only_the_commands_that_read_a_spec_import_yaml():
     imports = [line for path in (ROOT / "convcalc").rglob("*.py") if path.name != "loader.py"
                for line in path.read_text(encoding="utf-8").splitlines() if re.match(r"\s*(import|from) yaml\b", line)]
     assert imports == []
+
+
+@pytest.mark.parametrize("command", ["summary", "check", "schema"])
+def test_help_is_80_columns_and_its_examples_run(capsys, command, monkeypatch):
+    import glob
+    import shlex
+
+    monkeypatch.chdir(ROOT)
+    code, out, err = run(capsys, command, "-h")
+    assert code == 0 and out.splitlines()[0].startswith(f"Usage: convcalc {command} ")
+    assert max(len(line) for line in out.splitlines()) <= 80
+    examples = [line.strip() for line in out.split("Examples:\n")[1].splitlines() if line.strip()]
+    ran = 0
+    for example in examples:
+        argv = [p for a in shlex.split(example.split(">")[0])[1:] for p in (sorted(glob.glob(a)) or [a])]
+        if any(a.endswith(".yaml") and not Path(a).exists() for a in argv):
+            continue  # the user's own file
+        code, _, err = run(capsys, *argv)
+        assert code == 0, (example, err)
+        ran += 1
+    assert ran >= 1
