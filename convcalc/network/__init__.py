@@ -71,7 +71,9 @@ def analyse(spec: "Spec | str", input: object = None, dtype: str | None = None,
     result = NetworkAnalysis(analysis, network)
     out = result.output_row()
     total = analysis.total
-    unread = [(_line(network, n), n) for n in network.unread]
+    lines = {node.name: node.location.line for node in network.graph.nodes if node.location} \
+        if network.unread else {}
+    unread = [(lines.get(n), n) for n in network.unread]
     extra = [f"{spec.where(line, n)}: no entry reads this layer's output, and it is not the network's output "
              "(the last entry)" for line, n in unread]
     if out.output_shape != total.output_shape or extra:
@@ -80,13 +82,6 @@ def analyse(spec: "Spec | str", input: object = None, dtype: str | None = None,
         result = NetworkAnalysis(analysis, network)
     result.spec_warnings = [(line, w) for (line, _), w in zip(unread, extra)]
     return result
-
-
-def _line(network: Network, name: str) -> int | None:
-    for node in network.graph.nodes:
-        if node.name == name:
-            return node.location.line if node.location else None
-    return None
 
 
 def _with_inputs(exc: ConvcalcError, network: Network) -> ConvcalcError:
