@@ -1154,3 +1154,21 @@ def test_help_is_80_columns_and_its_examples_run(capsys, command, monkeypatch):
         assert code == 0, (example, err)
         ran += 1
     assert ran >= 1
+
+
+def test_placeholders_are_written_as_python_literals():
+    r = rows(net("""\
+        input: [1, 4, 8, 8]
+        blocks:
+          B:
+            params: [mode: bilinear, k: [1, 3], eps: 0.00001, bias: no]
+            layers:
+              - Upsample(scale_factor=2, mode={mode})
+              - Conv2d(4, 4, kernel_size={k}, padding={(0, 1)}, bias={bias})
+              - BatchNorm2d(4, eps={eps})
+        layers: [B()]
+        """))
+    assert r["0.0"].spec == "Upsample(scale_factor=2, mode='bilinear')"
+    assert r["0.1"].spec == "Conv2d(4, 4, kernel_size=(1, 3), padding=(0, 1), bias=False)"
+    assert r["0.1"].output_shape == (1, 4, 16, 16) and r["0.1"].params == 4 * 4 * 3
+    assert r["0.2"].spec == "BatchNorm2d(4, eps=1e-05)"
