@@ -18,7 +18,7 @@ import pytest
 
 from convcalc.cli import main
 from convcalc.errors import ConvcalcError
-from convcalc.network import analyse, load, load_text
+from convcalc.network import analyse, load_text
 from convcalc.network.expect import parse_amount
 from convcalc.network.summary import display_rows
 
