@@ -1172,3 +1172,44 @@ def test_placeholders_are_written_as_python_literals():
     assert r["0.1"].spec == "Conv2d(4, 4, kernel_size=(1, 3), padding=(0, 1), bias=False)"
     assert r["0.1"].output_shape == (1, 4, 16, 16) and r["0.1"].params == 4 * 4 * 3
     assert r["0.2"].spec == "BatchNorm2d(4, eps=1e-05)"
+
+
+@pytest.mark.parametrize("text, where, fragment", [
+    ("layers:\n  - {<<: [1], layer: ReLU()}\n", "net.yaml:2:", "expected a mapping (or a list of mappings) after '<<'"),
+    ("layers:\n  - {name: g, layers: [ReLU()], from: [input, input]}\n", "net.yaml:2 (entry 'g')",
+     "a group ('layers:') reads one input; got 'from' with 2"),
+    ("layers:\n  - {name: a, layer: ReLU(), from: b, when: false}\n  - {name: b, layer: ReLU(), from: a, when: false}\n"
+     "  - {layer: Add(), from: [a, input]}\n", "net.yaml:", "entries left out by 'when' read each other in a circle"),
+    ("layers:\n  - {layer: ReLU(), from: []}\n", "net.yaml:2 (entry '0')", "'from' is an empty list"),
+    ("layers:\n  - {name: 'my conv', layer: ReLU()}\n", "net.yaml:2", "'name' must be a word without spaces"),
+    ("layers:\n  - {name: 'c{i}', layer: ReLU()}\n", "net.yaml:2", "'name' cannot hold placeholders"),
+    ("layers:\n  - {name: .a, layer: ReLU()}\n", "net.yaml:2", "'name' cannot start with '-'"),
+    ("layers:\n  - {layer: 'Add()', from: [input, input], repeat: 2}\n", "net.yaml:2 (entry '0')",
+     "'repeat' needs an entry with one input"),
+    ("layers:\n  - {layer: ReLU(), when: 3}\n", "net.yaml:2 (entry '0')", "'when' must be a condition"),
+    ("layers:\n  - {layer: ReLU(), when: 'x >'}\n", "net.yaml:2 (entry '0')", "cannot read the expression 'x >'"),
+    ("blocks: [B]\nlayers: [ReLU()]\n", "net.yaml:1", "'blocks' must be a mapping of block names"),
+    ("blocks:\n  my-block: {layers: [ReLU()]}\nlayers: [ReLU()]\n", "net.yaml:2", "a block name must be an identifier"),
+    ("blocks:\n  B: [ReLU()]\nlayers: [ReLU()]\n", "net.yaml:2", "block 'B' must be a mapping with 'layers'"),
+    ("blocks:\n  B: {params: [a]}\nlayers: [ReLU()]\n", "net.yaml:2", "block 'B' has no 'layers'"),
+    ("blocks:\n  B: {inputs: x, layers: [ReLU()]}\nlayers: [ReLU()]\n", "net.yaml:2", "'inputs' of block 'B' must be a list"),
+    ("blocks:\n  B: {inputs: [x-1], layers: [ReLU()]}\nlayers: [ReLU()]\n", "net.yaml:2", "an input name must be"),
+    ("blocks:\n  B: {params: [[a]], layers: [ReLU()]}\nlayers: [ReLU()]\n", "net.yaml:2", "is a name (required)"),
+    ("expect: [1]\nlayers: [ReLU()]\n", "net.yaml:1", "'expect' must be a mapping"),
+    ("description: 3\nlayers: [ReLU()]\n", "net.yaml:1", "'description' must be a string"),
+    ("name: [a]\nlayers: [ReLU()]\n", "net.yaml:1", "'name' must be a string; got a list"),
+    ("layers:\n  - {layer: 'B(1)', from: input}\nblocks:\n  B: {params: [c], inputs: [x, y], layers: [ReLU()]}\n",
+     "net.yaml:2 (entry '0')", "block 'B' takes 2 inputs (x, y); got 1"),
+    ("layers:\n  - {layer: 'Conv2d(3, 3, 1)', from: stem.x}\n  - {name: stem, layer: ReLU()}\n", "net.yaml:2",
+     "unknown reference 'stem.x'"),
+    ("layers:\n  - {layer: 'Conv2d(3, 3, 1)', from: '3'}\n", "net.yaml:2",
+     "(an unnamed entry is named by its position in its list, from 0)"),
+])
+def test_more_errors_name_the_file_line_and_entry(text, where, fragment):
+    message = error(text, input="1x3x8x8")
+    assert message.startswith(where) and fragment in message, message
+
+
+def test_an_unknown_dtype_or_convention_is_named():
+    assert error("layers: [ReLU()]\n", input="1x3", dtype="float33").startswith("--dtype: unknown dtype 'float33'")
+    assert error("layers: [ReLU()]\n", input="1x3", convention="nope").startswith("--convention: unknown convention")
