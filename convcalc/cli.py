@@ -313,6 +313,121 @@ def list_layers(
     print("\n".join(describe(lookup(name, Location("<arg 1>")))))
 
 
+# ---------------------------------------------------------------- network specs (issue 12)
+
+SPEC_ARG = typer.Argument(..., metavar="NET.yaml", show_default=False,
+                          help="A YAML network spec (see README: the network format); - reads standard input.")
+
+
+def _optional_dtype(value: str | None) -> str | None:
+    return None if value is None else _dtype_name(value)
+
+
+SPEC_DTYPE_OPT = typer.Option(None, "--dtype", metavar="DTYPE", callback=_optional_dtype,
+                              help=f"Element type for memory figures: {_DTYPE_NAMES} (default: the spec's "
+                                   "dtype, else float32).")
+
+
+class CheckFormat(str, Enum):
+    text = "text"
+    github = "github"
+
+
+@app.command(cls=_Command, short_help="The whole network's table from a YAML spec, grouped by block.",
+             epilog=_examples("convcalc summary examples/tiny_resnet.yaml",
+                              "convcalc summary examples/tiny_resnet.yaml --depth 1",
+                              "convcalc summary net.yaml -i 8x3x224x224 -f json"))
+def summary(
+    spec: str = SPEC_ARG,
+    input: str = typer.Option(None, "--input", "-i", metavar="SHAPE",
+                              help="Input shape, overriding the spec's input: (1x3x224x224, ...)."),
+    depth: int = typer.Option(None, "--depth", "-d", min=1, metavar="N",
+                              help="Fold blocks nested deeper than N levels into one row each (table and "
+                                   "markdown; JSON and CSV list every layer)."),
+    format: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+    dtype: str = SPEC_DTYPE_OPT,
+    convention: str = CONVENTION_OPT,
+    wide: bool = typer.Option(False, "--wide", help="Show every table column, however narrow the terminal."),
+) -> None:
+    """Every layer of a YAML network spec: output shape, params, MACs, FLOPs, memory and receptive
+    field, grouped by block, with the totals.
+
+    Layers are listed under their full dotted names (a block's layers as layer1.0.conv1); --depth
+    folds deeper blocks into one row each, with their sums.
+    """
+    from .network import analyse, load
+    from .network.summary import display_rows
+
+    result = analyse(load(spec), input, dtype=dtype, convention=convention)
+    _warn(result.analysis.warnings)
+    analysis = result.analysis
+    if format is Format.table:
+        from .render.table import print_table
+        print_table(analysis, wide=wide, rows=display_rows(result, depth),
+                    title=result.spec.name or result.spec.source)
+        return
+    if format is Format.json:
+        text = result.to_json()
+    elif format is Format.csv:
+        from .render.formats import to_csv
+        text = to_csv(analysis)
+    else:
+        from .render.formats import to_markdown
+        text = to_markdown(analysis, display_rows(result, depth, full_names=True))
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+@app.command(cls=_Command, short_help="Hold YAML specs to their expect: blocks (for CI).",
+             epilog=_examples("convcalc check examples/*.yaml",
+                              "convcalc check nets/*.yaml --format github --junit-xml report.xml"))
+def check(
+    specs: List[str] = typer.Argument(..., metavar="NET.yaml...", show_default=False,
+                                      help="YAML network specs."),
+    format: CheckFormat = typer.Option(CheckFormat.text, "--format", "-f",
+                                       help="text, or github: GitHub Actions annotations at each failure."),
+    junit_xml: str = typer.Option(None, "--junit-xml", metavar="PATH", help="Also write a JUnit XML report."),
+    dtype: str = SPEC_DTYPE_OPT,
+    convention: str = CONVENTION_OPT,
+) -> None:
+    """Check each spec: its network computes (every layer accepts its input) and every expectation of
+    its expect: block holds (output shape, per-entry shapes, params/MACs/FLOPs/memory ceilings,
+    receptive-field bounds).
+
+    Every failure is listed with file:line. Exit status 0 when all pass, 1 when any fails, 2 when a
+    spec cannot be read.
+    """
+    from .network import check as checking
+
+    reports = [checking.check_file(path, dtype=dtype, convention=convention) for path in specs]
+    for r in reports:
+        if r.error is not None:
+            _say(f"error: {r.error}", r.error.caret(_caret_width()))
+        if format is CheckFormat.text:
+            _warn(w for _, w in r.warnings)
+    lines = checking.github_lines(reports) if format is CheckFormat.github else checking.text_lines(reports)
+    sys.stdout.write("\n".join(lines) + "\n")
+    if junit_xml is not None:
+        try:
+            with open(junit_xml, "w", encoding="utf-8") as handle:
+                handle.write(checking.junit_xml(reports))
+        except OSError as exc:
+            from .errors import ConvcalcError, Location
+            raise ConvcalcError(f"cannot write the JUnit report: {exc.strerror or exc}",
+                                Location("--junit-xml")) from None
+    raise typer.Exit(checking.status(reports))
+
+
+@app.command("schema", cls=_Command, short_help="The JSON Schema of the YAML network format.",
+             epilog=_examples("convcalc schema > convcalc-spec.schema.json"))
+def print_schema() -> None:
+    """Print the JSON Schema (draft-07) of the YAML network format, blocks and expect: included, for
+    editors that validate and complete YAML files against a schema."""
+    import json
+
+    from .network.schema import schema
+    print(json.dumps(schema(), indent=2))
+
+
 def _version(value: bool) -> None:
     if value:
         from . import __version__

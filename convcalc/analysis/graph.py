@@ -63,8 +63,8 @@ class Graph:
             if len(node.inputs) < least:
                 raise IncompatibleInputError(
                     f"{node.layer.name}: needs at least {'two' if least == 2 else least} inputs; got "
-                    f"{len(node.inputs)} (in a chain each layer has one input; networks with 'from:' "
-                    "come with the YAML network format)", node.where())
+                    f"{len(node.inputs)} (in a chain each layer has one input; give a merge its inputs "
+                    "with 'from:' in a YAML network spec)", node.where())
         return _dependency_order(self.nodes, by_name)
 
 

@@ -34,13 +34,14 @@ def to_csv(analysis: Analysis) -> str:
     return buffer.getvalue()
 
 
-def to_markdown(analysis: Analysis) -> str:
+def to_markdown(analysis: Analysis, rows=None) -> str:
     def line(cells):
         return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
     rule = ["---:" if c.align is Align.RIGHT else ":---" for c in COLUMNS]
     lines = [line([c.title for c in COLUMNS]), "| " + " | ".join(rule) + " |"]
-    lines += [line([c.cell(r, False) for c in COLUMNS]) for r in analysis.layers]
+    rows = analysis.layers if rows is None else rows
+    lines += [line([c.cell(r, False) for c in COLUMNS]) for r in rows]
     lines.append(line([f"**{c.total(analysis, False)}**" for c in COLUMNS]))
     lines.append("")
     lines += [f"- {name}: {value} ({why})" for name, value, why in memory_items(analysis)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
-from ..analysis.result import Analysis
+from ..analysis.result import Analysis, LayerResult
 from ..record import record
 from .columns import COLUMNS, RF_KEYS, Column, Key
 
@@ -41,14 +41,18 @@ def table_width(widths: Sequence[int]) -> int:
     return sum(widths) + 3 * len(widths) + 1
 
 
-def choose(analysis: Analysis, limit: int | None, measure: Measure = len) -> Layout:
-    """The widest layout that fits `limit` columns (None: no limit, every column in full)."""
-    has_rf = any(r.receptive_field is not None for r in analysis.layers)
+def choose(analysis: Analysis, limit: int | None, measure: Measure = len,
+           rows: Sequence[LayerResult] | None = None) -> Layout:
+    """The widest layout that fits `limit` columns (None: no limit, every column in full).
+    `rows` are the rows to show when they are not the analysis' layers (a network's
+    summary shows its groups, some folded); the totals are always the analysis'."""
+    rows = analysis.layers if rows is None else rows
+    has_rf = any(r.receptive_field is not None for r in rows)
     columns = [c for c in COLUMNS if has_rf or c.key not in RF_KEYS]
-    full = _layout(analysis, columns, False, measure)
+    full = _layout(analysis, rows, columns, False, measure)
     if limit is None or full.width <= limit:
         return full
-    compact = _layout(analysis, columns, True, measure, reuse=full)
+    compact = _layout(analysis, rows, columns, True, measure, reuse=full)
     # the mandatory columns, then each optional one that still fits, in rank order
     kept = [i for i, c in enumerate(columns) if c.rank == 0]
     for i in sorted((i for i, c in enumerate(columns) if c.rank), key=lambda i: columns[i].rank):
@@ -63,8 +67,8 @@ def choose(analysis: Analysis, limit: int | None, measure: Measure = len) -> Lay
                   tuple(c for c in columns if c not in shown))
 
 
-def _layout(analysis: Analysis, columns: list[Column], compact: bool, measure: Measure,
-            reuse: Layout | None = None) -> Layout:
+def _layout(analysis: Analysis, rows: Sequence[LayerResult], columns: list[Column], compact: bool,
+            measure: Measure, reuse: Layout | None = None) -> Layout:
     """Every column's texts and width; `reuse`'s for the columns that compacting leaves alone."""
     headers, cells, footers, widths = [], [], [], []
     for i, column in enumerate(columns):
@@ -74,7 +78,7 @@ def _layout(analysis: Analysis, columns: list[Column], compact: bool, measure: M
             footers.append(reuse.footers[i])
             widths.append(reuse.widths[i])
             continue
-        texts = tuple(column.cell(row, compact) for row in analysis.layers)
+        texts = tuple(column.cell(row, compact) for row in rows)
         header = tuple(column.header.split("\n"))
         footer = column.total(analysis, compact)
         headers.append(header)

@@ -16,9 +16,10 @@ from .columns import Align, memory_items, shape_text
 from .layout import Layout, Measure, choose, fold
 
 
-def print_table(analysis: Analysis, console=None, wide: bool = False) -> None:
+def print_table(analysis: Analysis, console=None, wide: bool = False, rows=None, title: str | None = None) -> None:
     """Print the layer table, the memory totals under it and, when the terminal was too
-    narrow for every column, which ones were left out."""
+    narrow for every column, which ones were left out. `rows` replace the analysis'
+    layers in the body (a network's groups); `title` goes before the input line."""
     from rich.box import HEAVY_HEAD
     from rich.cells import cell_len
     from rich.console import Console
@@ -27,9 +28,9 @@ def print_table(analysis: Analysis, console=None, wide: bool = False) -> None:
     console = console or Console()
     # Only a terminal's width limits the table: a pipe or a file gets every column in full.
     limit = console.width if console.is_terminal and not wide else None
-    layout = choose(analysis, limit, cell_len)
+    layout = choose(analysis, limit, cell_len, rows)
     header, footer = console.get_style("table.header"), console.get_style("table.footer")
-    title = f"input {shape_text(analysis.input_shape)} ({analysis.dtype})"
+    title = (f"{title}: " if title else "") + f"input {shape_text(analysis.input_shape)} ({analysis.dtype})"
     styles = {"title": console.get_style("table.title"), "header": header, "footer": footer, None: None}
     segments: list = []
     for line in _lines(title, layout, HEAVY_HEAD, cell_len):
