@@ -77,10 +77,14 @@ def _batch(inputs) -> int:
 
 
 def _per_sample(terms, hook: int, n: int, note: str) -> tuple[int, int]:
+    if n != 1:
+        note = f"per sample (the hook's count ÷ batch {n}); {note}"
     return counted(terms, PER_SAMPLE, {"hook": hook, "N": n}, note)
 
 
 def _twice(terms, hook: int, patched, n: int, note: str) -> tuple[int, int]:
+    if n != 1:
+        note += f"; only the hook ÷ batch {n}"
     return counted(terms, BOTH, {"hook": hook, "N": n, "patched": patched}, note)
 
 
@@ -96,7 +100,7 @@ def conv(layer, inputs, output, terms):
     expr = CONV_BIAS if layer.bias else CONV
     where = "input" if transposed else "output"
     hook = term(terms, "module hook", expr, env, note=f"over the {where} positions")
-    note = "counts the bias add as a MAC (one per output element)" if layer.bias else "as convcalc"
+    note = "counts the bias add as a MAC (one per output element)" if layer.bias else "the weights' MACs, as convcalc"
     return _per_sample(terms, hook, n, note)
 
 
@@ -106,7 +110,7 @@ def linear(layer, inputs, output, terms):
     env = {"in_features": layer.in_features, "out_features": layer.out_features, "lead": numel(inputs[0][:-1])}
     hook = term(terms, "module hook", LINEAR_BIAS if layer.bias else LINEAR, env)
     return _per_sample(terms, hook, n, "counts the bias add as a MAC (out_features per row)" if layer.bias
-                       else "as convcalc")
+                       else "the weights' MACs, as convcalc")
 
 
 @rule(BatchNormNd)
@@ -125,8 +129,8 @@ def pool(layer, inputs, output, terms):
         function = f"F.{'max' if isinstance(layer, MaxPoolNd) else 'avg'}_pool{layer.ndim}d"
     hook = term(terms, "module hook", ELEMENTS, {"elements": elements}, note="one per input element")
     patched = term(terms, "patched calls", ELEMENTS, {"elements": elements}, note=f"{function}, the whole batch")
-    return _twice(terms, hook, patched, n, miscount(f"counted twice: the module hook and ptflops' patch of "
-                                                    f"{function} inside it, one per input element each"))
+    return _twice(terms, hook, patched, n, miscount(f"counted twice: the module hook and the patched {function} "
+                                                    "inside it, one per input element each"))
 
 
 #: activations with a module hook, and the torch.nn.functional function their forward calls
@@ -144,8 +148,8 @@ def _activation(terms, kind: str, inputs, output, function: str | None, hooked: 
     if hooked:
         hook = term(terms, "module hook", ELEMENTS, {"elements": elements}, note="one per output element")
         patched = term(terms, "patched calls", ELEMENTS, {"elements": elements}, note=f"{function}, the whole batch")
-        return _twice(terms, hook, patched, n, miscount(f"{kind} counted twice: the module hook and ptflops' "
-                                                        f"patch of {function} inside it"))
+        return _twice(terms, hook, patched, n, miscount(f"counted twice: the module hook and the patched {function} "
+                                                        "inside it"))
     return counted(terms, ELEMENTS, {"elements": elements},
                    f"no hook for nn.{kind}, but its {function} call is counted: one per element of the whole batch")
 
@@ -189,13 +193,13 @@ def upsample(layer, inputs, output, terms):
         patched = term(terms, "patched calls", INTERPOLATE_SCALE,
                        {"elements": numel(x), "scale": float(layer.scale_factor) ** dims},
                        note="F.interpolate with a scale_factor, in floating point")
-    note = "counted twice: its hook (one sample's output, divided by the batch) and the patched F.interpolate"
+    note = "counted twice: its hook (one sample's output ÷ the batch) and the patched F.interpolate"
     if layer.mode == "area":  # interpolate(mode='area') calls the patched adaptive average pool
         pooled = term(terms, "patched pool", ELEMENTS, {"elements": numel(x)},
                       note=f"mode='area' calls F.adaptive_avg_pool{dims}d, also patched")
         patched = term(terms, "patched calls", Sym("a", "interpolate") + Sym("b", "pool"),
                        {"a": patched, "b": pooled})
-        note += ", then the patched adaptive pool it calls"
+        note = note.replace("twice", "three times") + " and adaptive pool"
     return _twice(terms, hook, patched, n, miscount(note))
 
 
