@@ -354,3 +354,114 @@ def test_every_tool_note_is_one_line():
             note = next(t.note for t in terms if t.name == "MACs")
             assert note and "\n" not in note and len(note) < 160, (tool, case["expr"], note)
             assert not re.search(r"\{|\}", note)
+
+
+# ----------------------------------------------------------------- the README's figures
+
+README_ROWS = {"ResNet-18, 1×3×224×224": "resnet18", "ResNet-18, 2×3×224×224": "resnet18_batch2",
+               "MobileNetV2, 1×3×224×224": "mobilenet_v2", "VGG-16, 1×3×224×224": "vgg16",
+               "DCGAN generator, 1×100×1×1": "dcgan_generator",
+               "grouped/depthwise chain, 1×3×64×64": "depthwise"}
+
+
+def test_the_readme_totals_are_the_recorded_ones():
+    """The README's table of totals: the tools' columns are the recorded figures, convcalc's
+    its own count, and † marks exactly the totals a gap keeps from matching."""
+    text = (pathlib.Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and cells[0] in README_ROWS:
+            rows[README_ROWS[cells[0]]] = cells[1:]
+    assert set(rows) == set(NETWORKS)
+    for name, cells in rows.items():
+        figures = [int(c.rstrip(" †").replace(",", "")) for c in cells]
+        assert figures[:4] == [NETWORKS[name][t]["total"] for t in TOOLS], name
+        assert figures[4] == analysis(name, "convcalc").total.macs, name
+        daggers = {t for t, c in zip(TOOLS, cells) if c.endswith("†")}
+        assert daggers == {t for (n, t) in NETWORK_GAPS if n == name}, name
+
+
+# ----------------------------------------------------------------- the command line
+
+def _cli(capsys, *argv):
+    from convcalc.cli import main
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _recorded(expr, shape):
+    return next(c for c in RECORDED["layers"] if c["expr"] == expr and c["input_shape"] == list(shape))
+
+
+def test_compare_json_holds_each_tools_recorded_count(capsys):
+    chain = ["Conv2d(3, 8, 3)", "ReLU()"]
+    code, out, err = _cli(capsys, "compare", *chain, "--input", "2x3x10x10", "-f", "json")
+    assert code == 0 and err == ""
+    doc = json.loads(out)
+    assert doc["conventions"] == list(conventions.NAMES) and doc["reference"] == "convcalc"
+    conv, relu = doc["layers"]
+    assert conv["macs"]["convcalc"] == 2 * 8 * 8 * 8 * 3 * 3 * 3
+    relu_case = _recorded("ReLU()", (2, 4, 6, 6))  # ptflops: hook per sample + patched F.relu, whole batch
+    assert relu_case["ptflops"] == 4 * 6 * 6 + 2 * 4 * 6 * 6
+    assert relu["macs"]["ptflops"] == 8 * 8 * 8 + 2 * 8 * 8 * 8
+    ptflops = next(d for d in relu["differences"] if d["convention"] == "ptflops")
+    assert ptflops["miscount"] is True and "twice" in ptflops["reason"] and ptflops["delta"] == relu["macs"]["ptflops"]
+    for name in doc["conventions"]:
+        assert doc["total"]["macs"][name] == conv["macs"][name] + relu["macs"][name]
+    torchinfo = next(d for d in conv["differences"] if d["convention"] == "torchinfo")
+    assert torchinfo == {"convention": "torchinfo", "macs": conv["macs"]["torchinfo"],
+                         "delta": 2 * 8 * 8 * 8, "reason": "counts the bias (one per output element)",
+                         "miscount": False}
+    assert [d["convention"] for d in conv["differences"]] == ["torchinfo", "ptflops"]  # fvcore, thop agree
+
+
+@pytest.mark.parametrize("expr, shape", [("ConvTranspose2d(8, 4, 4, stride=2, padding=1)", (1, 8, 5, 5)),
+                                         ("Upsample(size=(7, 9), mode='nearest')", (1, 3, 4, 5)),
+                                         ("AdaptiveAvgPool2d((3, 2))", (2, 4, 7, 5))])
+def test_compare_table_and_markdown(capsys, expr, shape):
+    case = _recorded(expr, shape)
+    size = "x".join(map(str, shape))
+    code, out, err = _cli(capsys, "compare", expr, "--input", size)
+    assert code == 0 and err == ""
+    total = next(line for line in out.splitlines() if "Total" in line)
+    assert [int(v.rstrip("!").replace(",", "")) for v in re.findall(r"[\d,]+!?", total)[1:]] == \
+        [convcalc.analyze([expr], shape).total.macs] + [case[t] for t in TOOLS]
+    code, md, _ = _cli(capsys, "compare", expr, "--input", size, "--format", "markdown")
+    assert code == 0 and md.startswith("| Name | Type | convcalc | torchinfo | ptflops | fvcore | thop |")
+    assert f"**{case['thop']:,}**" in md
+
+
+def test_compare_miscounts_are_flagged_not_equal(capsys):
+    code, out, _ = _cli(capsys, "compare", "ConvTranspose2d(16, 8, 4, stride=1, bias=False)", "-i", "1x16x1x1")
+    assert code == 0
+    lines = [line.strip() for line in out.splitlines()]
+    assert any(line.startswith("torchinfo") and "MISCOUNT: transposed, counted over its 16 output positions "
+               "instead of its 1 input positions" in line for line in lines)
+    assert "32,768!" in out  # thop and torchinfo's 16 x 2,048
+
+
+def test_compare_agreement_and_errors(capsys):
+    code, out, _ = _cli(capsys, "compare", "Conv2d(3, 8, 3, bias=False)", "-i", "1x3x8x8")
+    assert code == 0 and "All 5 conventions agree on every layer." in out
+    code, out, err = _cli(capsys, "compare", "Conv2d(3, 8, 3)", "-i", "1x4x8x8")
+    assert code == 2 and out == "" and err.startswith("error: ") and "expected input with 3 channels" in err
+    code, _, err = _cli(capsys, "compare", "Conv2d(3, 8, 3)", "-i", "1x3x8x8", "-f", "csv")
+    assert code == 2 and err.count("\n") == 1 and "csv" in err
+
+
+def test_convention_option_lists_the_names_and_refuses_others(capsys):
+    for command in ("shape", "explain"):
+        code, out, _ = _cli(capsys, command, "--help")
+        assert code == 0
+        assert re.sub(r"\s+", " ", out).count(", ".join(conventions.NAMES)) == 1
+    code, out, err = _cli(capsys, "shape", "ReLU()", "-i", "1x3", "--convention", "flops")
+    assert code == 2 and out == ""
+    assert err.strip() == "error: --convention: unknown convention 'flops'; expected one of " + \
+        ", ".join(conventions.NAMES)
+    code, out, _ = _cli(capsys, "shape", "Linear(16, 10)", "-i", "2x7x16", "--convention", "torchinfo", "-f", "json")
+    doc = json.loads(out)
+    assert doc["convention"] == "torchinfo"
+    assert doc["total"]["macs"] == _recorded("Linear(16, 10)", (2, 7, 16))["torchinfo"] == 2 * (16 * 10 + 10)
+    assert doc["total"]["flops"] == 2 * doc["total"]["macs"]

@@ -35,6 +35,13 @@ def joined(reasons: list[str], otherwise: str) -> str:
     return "; ".join(ordered) or otherwise
 
 
+def transposed_note(x: Shape, output: Shape, ndim: int) -> str:
+    """Why counting a transposed convolution over its output positions is wrong: each
+    input position scatters one kernel; there are about stride^ndim outputs per input."""
+    return (f"transposed, counted over its {numel(output[len(output) - ndim:]):,} output positions instead of "
+            f"its {numel(x[len(x) - ndim:]):,} input positions")
+
+
 def numel(shape: Shape) -> int:
     return math.prod(shape)
 

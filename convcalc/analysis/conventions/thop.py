@@ -36,7 +36,7 @@ from ...layers.padding import PadNd
 from ...layers.pool import AdaptivePoolNd, AvgPoolNd, MaxPoolNd
 from ...layers.resample import ChannelShuffle, PixelShuffle, PixelUnshuffle, Upsample
 from . import Convention
-from .common import counted, miscount, nothing, numel
+from .common import counted, miscount, nothing, numel, transposed_note
 
 CONVENTION = Convention("thop", "thop 0.1.1's MACs: convolutions over output positions (transposed ones too), "
                                 "Linear, BatchNorm, average pooling, Softmax and upsampling by its own costs")
@@ -58,8 +58,7 @@ def conv(layer, inputs, output, terms):
     env = {"out": numel(output), "C_in": x[1], "groups": layer.groups,
            "kernel": numel(layer.kernel_size)}
     if isinstance(layer, ConvTransposeNd):
-        note = miscount("transposed, counted over the output positions, not the input ones "
-                        "(≈ the stride product too many)")
+        note = miscount(transposed_note(x, output, layer.ndim))
     else:
         note = "bias not counted: as convcalc"
     return counted(terms, CONV, env, note)

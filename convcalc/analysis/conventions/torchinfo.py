@@ -30,7 +30,7 @@ from ...layers.conv import ConvTransposeNd
 from ...layers.formula import Sym
 from ...layers.linear import Linear
 from . import Convention
-from .common import counted, joined, miscount, nothing, numel
+from .common import counted, joined, miscount, nothing, numel, transposed_note
 
 CONVENTION = Convention("torchinfo", "torchinfo 1.8's mult-adds: parameters × output positions for "
                                      "convolutions, parameters × output_size[0] for other layers")
@@ -51,8 +51,7 @@ def by_parameters(layer, inputs, output, terms):
         if getattr(layer, "bias", False):
             reasons.append("counts the bias (one per output element)")
         if isinstance(layer, ConvTransposeNd):
-            reasons.append(miscount("transposed, counted over the output positions, not the input ones "
-                                    "(≈ the stride product too many)"))
+            reasons.append(miscount(transposed_note(inputs[0], output, layer.ndim)))
         return counted(terms, CONV_MACS, {"params": params, "first": output[0], "positions": numel(output[2:])},
                        joined(reasons, "weight elements × output positions"))
     if params == 0:
