@@ -135,29 +135,6 @@ def _emit(analysis, format: Format, wide: bool = False) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
-@app.command(cls=_Command, short_help="Each formula with the numbers put in, step by step.",
-             epilog=_examples("convcalc explain 'Conv1d(64, 32, 4, stride=2)' -i 3,64,128",
-                              "convcalc explain 'MaxPool2d(3, ceil_mode=True) -> Flatten()' -i 1x1x5x5",
-                              "convcalc explain @model.txt -i 1x3x32x32 -f json"))
-def explain(
-    layers: List[str] = LAYERS_ARG,
-    input: str = INPUT_OPT,
-    format: ExplainFormat = typer.Option(ExplainFormat.text, "--format", "-f", help="Output format."),
-    dtype: str = DTYPE_OPT,
-    convention: str = CONVENTION_OPT,
-) -> None:
-    """Each output-size formula with the numbers put in, then the parameter, MAC and receptive-field arithmetic."""
-    from .api import explain as explain_layers
-
-    explanations = explain_layers(layers, input, dtype=dtype, convention=convention, sources=_sources(layers))
-    if format is ExplainFormat.json:
-        import json
-        print(json.dumps([e.to_dict() for e in explanations], indent=2))
-    else:
-        print("\n\n".join(e.text() for e in explanations))
-    _warn(w for e in explanations for w in (f"{e.row.name}: {n}" for n in e.row.notes))
-
-
 class CompareFormat(str, Enum):
     table = "table"
     json = "json"
@@ -190,6 +167,29 @@ def compare(
         return
     text = rendering.to_json(comparison) if format is CompareFormat.json else rendering.to_markdown(comparison)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+@app.command(cls=_Command, short_help="Each formula with the numbers put in, step by step.",
+             epilog=_examples("convcalc explain 'Conv1d(64, 32, 4, stride=2)' -i 3,64,128",
+                              "convcalc explain 'MaxPool2d(3, ceil_mode=True) -> Flatten()' -i 1x1x5x5",
+                              "convcalc explain @model.txt -i 1x3x32x32 -f json"))
+def explain(
+    layers: List[str] = LAYERS_ARG,
+    input: str = INPUT_OPT,
+    format: ExplainFormat = typer.Option(ExplainFormat.text, "--format", "-f", help="Output format."),
+    dtype: str = DTYPE_OPT,
+    convention: str = CONVENTION_OPT,
+) -> None:
+    """Each output-size formula with the numbers put in, then the parameter, MAC and receptive-field arithmetic."""
+    from .api import explain as explain_layers
+
+    explanations = explain_layers(layers, input, dtype=dtype, convention=convention, sources=_sources(layers))
+    if format is ExplainFormat.json:
+        import json
+        print(json.dumps([e.to_dict() for e in explanations], indent=2))
+    else:
+        print("\n\n".join(e.text() for e in explanations))
+    _warn(w for e in explanations for w in (f"{e.row.name}: {n}" for n in e.row.notes))
 
 
 @app.command("layers", cls=_Command, short_help="List the layer names convcalc understands.",
