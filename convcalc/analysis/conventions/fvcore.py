@@ -114,3 +114,27 @@ def elementwise(layer, inputs, output, terms):
 @rule(ElementwiseMerge, Concat, Flatten, Identity, PadNd, PixelShuffle, PixelUnshuffle, ChannelShuffle)
 def other(layer, inputs, output, terms):
     return nothing(terms, f"not counted: fvcore has no handle for {layer.name}")
+
+
+# ------------------------------------------------ GroupNorm, LayerNorm, InstanceNorm, LRN, Fold, Softmax2d
+# Issue 12 adds these families on another branch; their rules register once the classes
+# exist (this guard goes when the branches are merged).
+try:
+    from ...layers.elementwise import Softmax2d
+    from ...layers.fold import Fold, Unfold
+    from ...layers.norm import GroupNorm, InstanceNormNd, LayerNorm, LocalResponseNorm
+except ImportError:  # pragma: no cover - before the merge
+    pass
+else:
+    @rule(GroupNorm, InstanceNormNd, LayerNorm)
+    def norm(layer, inputs, output, terms):
+        # aten::group_norm, layer_norm, instance_norm: the norm counter, statistics always computed
+        # (instance_norm too, even where eval() uses running statistics)
+        weighted = layer.elementwise_affine if isinstance(layer, LayerNorm) else layer.affine
+        op = {GroupNorm: "group_norm", LayerNorm: "layer_norm"}.get(type(layer), "instance_norm")
+        return counted(terms, PER_ELEMENT, {"per_element": 5 if weighted else 4, "elements": numel(inputs[0])},
+                       f"aten::{op}: 4 per input element, 5 with an affine weight")
+
+    @rule(LocalResponseNorm, Fold, Unfold, Softmax2d)
+    def unhandled(layer, inputs, output, terms):
+        return nothing(terms, f"not counted: fvcore has no handle for the operators of {layer.name}")

@@ -212,3 +212,44 @@ def merge(layer, inputs, output, terms):
 @rule(Concat, Flatten, Identity, PadNd, PixelShuffle, PixelUnshuffle, ChannelShuffle)
 def data_movement(layer, inputs, output, terms):
     return nothing(terms, "data movement: no hook, not counted")
+
+
+# ------------------------------------------------ GroupNorm, LayerNorm, InstanceNorm, LRN, Fold, Softmax2d
+# Issue 12 adds these families on another branch; their rules register once the classes
+# exist (this guard goes when the branches are merged).
+try:
+    from ...layers.elementwise import Softmax2d
+    from ...layers.fold import Fold, Unfold
+    from ...layers.norm import GroupNorm, InstanceNormNd, LayerNorm, LocalResponseNorm
+except ImportError:  # pragma: no cover - before the merge
+    pass
+else:
+    @rule(GroupNorm, InstanceNormNd, LayerNorm)
+    def norm(layer, inputs, output, terms):
+        # bn_flops_counter_hook: ×2 when the module has a true `affine` attribute
+        affine = getattr(layer, "affine", False)
+        hook = term(terms, "module hook", AFFINE, {"elements": numel(inputs[0]), "factor": 2 if affine else 1})
+        if isinstance(layer, LayerNorm) and layer.elementwise_affine:
+            note = miscount("LayerNorm's affine weights not seen: ptflops looks for `affine`, LayerNorm has "
+                            "`elementwise_affine`")
+        else:
+            note = "one per input element, two with the affine weights"
+        return _per_sample(terms, hook, _batch(inputs), note)
+
+    LRN = 3 * ELEMENTS + Sym("padded", "N×(C+size−1)×prod(spatial)")
+
+    @rule(LocalResponseNorm)
+    def local_response_norm(layer, inputs, output, terms):
+        x = inputs[0]
+        # F.local_response_norm: x.mul(x), a channel-window average pool over the padded
+        # squares, .mul(alpha), .add(k): the patched tensor ops and pool, whole batch
+        return counted(terms, LRN, {"elements": numel(x), "padded": x[0] * (x[1] + layer.size - 1) * numel(x[2:])},
+                       "no hook; its patched x·x, ×alpha, +k (one per element each) and channel-window pool")
+
+    @rule(Softmax2d)
+    def softmax2d(layer, inputs, output, terms):
+        return _activation(terms, "Softmax2d", inputs, output, "F.softmax", False)
+
+    @rule(Fold, Unfold)
+    def fold(layer, inputs, output, terms):
+        return nothing(terms, "data movement: no hook, and F.fold/F.unfold are not patched")

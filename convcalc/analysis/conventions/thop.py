@@ -148,3 +148,25 @@ def upsample(layer, inputs, output, terms):
 @rule(ElementwiseMerge, Concat, Flatten, Identity, PadNd, PixelShuffle, PixelUnshuffle, ChannelShuffle)
 def other(layer, inputs, output, terms):
     return nothing(terms, f"not counted: thop has no rule for {layer.name} (or registers it as 0)")
+
+
+# ------------------------------------------------ GroupNorm, LayerNorm, InstanceNorm, LRN, Fold, Softmax2d
+# Issue 12 adds these families on another branch; their rules register once the classes
+# exist (this guard goes when the branches are merged).
+try:
+    from ...layers.elementwise import Softmax2d
+    from ...layers.fold import Fold, Unfold
+    from ...layers.norm import GroupNorm, InstanceNormNd, LayerNorm, LocalResponseNorm
+except ImportError:  # pragma: no cover - before the merge
+    pass
+else:
+    @rule(InstanceNormNd, LayerNorm)
+    def norm(layer, inputs, output, terms):
+        # count_normalization, as for BatchNorm: ×2 with `affine` or `elementwise_affine`
+        weighted = layer.elementwise_affine if isinstance(layer, LayerNorm) else layer.affine
+        return counted(terms, NORM, {"elements": numel(inputs[0]), "factor": 2 if weighted else 1},
+                       "2 per input element (4 with affine weights)")
+
+    @rule(GroupNorm, LocalResponseNorm, Fold, Unfold, Softmax2d)
+    def unregistered(layer, inputs, output, terms):
+        return nothing(terms, f"not counted: thop has no rule for nn.{layer.name}")
