@@ -43,7 +43,8 @@ CONVENTION = Convention("fvcore", "fvcore 0.1.5's flop count (one per multiply-a
                                   "handles for: convolutions, linear, batch norm, some pooling and upsampling")
 rule = CONVENTION.rule
 
-CONV = Sym("N") * Sym("weight", "prod(weight.shape)") * Sym("positions")
+CONV = {transposed: Sym("N") * Sym("weight", "prod(weight.shape)") * Sym("positions", f"prod({side}_spatial)")
+        for transposed, side in ((False, "out"), (True, "in"))}
 LINEAR = Sym("elements", "input_elements") * Sym("out_features")
 PER_ELEMENT = Sym("per_element", "per_element") * Sym("elements", "input_elements")
 PER_OUTPUT = Sym("per_element", "per_element") * Sym("elements", "output_elements")
@@ -58,7 +59,7 @@ def conv(layer, inputs, output, terms):
     transposed = isinstance(layer, ConvTransposeNd)
     seen = inputs[0] if transposed else output
     weight = layer.in_channels * layer.out_channels // layer.groups * numel(layer.kernel_size)
-    return counted(terms, CONV, {"N": inputs[0][0], "weight": weight, "positions": numel(seen[len(seen) - nd:])},
+    return counted(terms, CONV[transposed], {"N": inputs[0][0], "weight": weight, "positions": numel(seen[len(seen) - nd:])},
                    f"over the {'input' if transposed else 'output'} positions, bias not counted: as convcalc")
 
 

@@ -64,9 +64,10 @@ PER_SAMPLE = HOOK / N
 BOTH = HOOK / N + PATCHED
 ELEMENTS = Sym("elements", "input_elements")
 
-POSITIONS, KERNEL = Sym("positions"), Sym("kernel", "prod(kernel)")
-CONV = N * POSITIONS * KERNEL * Sym("C_in") * (Sym("C_out") / Sym("groups"))
-CONV_BIAS = CONV + N * Sym("out", "C_out×prod(out_spatial)")
+KERNEL, BIAS_ADDS = Sym("kernel", "prod(kernel)"), N * Sym("out", "C_out×prod(out_spatial)")
+#: keyed by `transposed`: over the output positions (False) or the input positions (True)
+CONV = {transposed: N * Sym("positions", f"prod({'in' if transposed else 'out'}_spatial)") * KERNEL * Sym("C_in")
+        * (Sym("C_out") / Sym("groups")) for transposed in (False, True)}
 LINEAR = Sym("in_features") * Sym("out_features") * Sym("lead", "prod(input[:-1])")
 LINEAR_BIAS = (Sym("in_features") * Sym("out_features") + Sym("out_features")) * Sym("lead", "prod(input[:-1])")
 AFFINE = ELEMENTS * Sym("factor", "2 if affine else 1")
@@ -97,9 +98,8 @@ def conv(layer, inputs, output, terms):
     env = {"N": n, "positions": numel(seen[len(seen) - nd:]), "kernel": numel(layer.kernel_size),
            "C_in": layer.in_channels, "C_out": layer.out_channels, "groups": layer.groups,
            "out": numel(output[len(output) - nd - 1:])}
-    expr = CONV_BIAS if layer.bias else CONV
-    where = "input" if transposed else "output"
-    hook = term(terms, "module hook", expr, env, note=f"over the {where} positions")
+    expr = CONV[transposed] + BIAS_ADDS if layer.bias else CONV[transposed]
+    hook = term(terms, "module hook", expr, env)
     note = "counts the bias add as a MAC (one per output element)" if layer.bias else "the weights' MACs, as convcalc"
     return _per_sample(terms, hook, n, note)
 
