@@ -18,6 +18,7 @@ from typing import List, Optional
 import typer
 from typer.core import TyperCommand
 
+from .analysis.conventions import NAMES as CONVENTIONS
 from .dtypes import DTYPE_BYTES
 
 LAYER_SYNTAX = ("A LAYER is a PyTorch constructor call as written in code or printed by "
@@ -69,7 +70,10 @@ LAYERS_ARG = typer.Argument(..., metavar="LAYER...", show_default=False,
                             help="PyTorch layer expressions, '->' chains, nn.Sequential(...) "
                                  "or @FILE.")
 CONVENTION_OPT = typer.Option("convcalc", "--convention", metavar="NAME",
-                              help="How MACs and FLOPs are counted: convcalc (CONTRACT section 4).")
+                              help=f"How MACs are counted: {', '.join(CONVENTIONS)}. convcalc (the default) "
+                                   "counts the multiply-accumulates of weighted layers (CONTRACT section 4); "
+                                   "the others give that tool's own count (FLOPs: 2 x that count); the README's "
+                                   "'Counting conventions' has every rule.")
 INPUT_OPT = typer.Option(..., "--input", "-i", metavar="SHAPE",
                          help="Input shape: 1x3x224x224, also written 1,3,224,224, "
                               "(1, 3, 224, 224) or torch.Size([1, 3, 224, 224]).")
@@ -128,6 +132,40 @@ def _emit(analysis, format: Format, wide: bool = False) -> None:
     from .render import formats
     text = {Format.json: formats.to_json, Format.csv: formats.to_csv,
             Format.markdown: formats.to_markdown}[format](analysis)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+class CompareFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command(cls=_Command, short_help="Each counting convention's MACs side by side, per layer.",
+             epilog=_examples("convcalc compare 'ConvTranspose2d(64, 32, 4, stride=2, padding=1)' -i 1x64x16x16",
+                              "convcalc compare @model.txt -i 1x3x224x224 -f markdown"))
+def compare(
+    layers: List[str] = LAYERS_ARG,
+    input: str = INPUT_OPT,
+    format: CompareFormat = typer.Option(CompareFormat.table, "--format", "-f", help="Output format."),
+) -> None:
+    """MACs of each layer under every counting convention (convcalc, torchinfo, ptflops, fvcore, thop).
+
+    Below the table, each layer where a tool's count differs from convcalc's, with the
+    rule's one-line reason; a count that is wrong by the tool's own definition (a
+    transposed convolution counted over its output positions, an operation counted twice)
+    is flagged as a miscount.
+    """
+    from .analysis.compare import compare as compare_graph
+    from .api import chain_graph
+    from .render import compare as rendering
+
+    comparison = compare_graph(chain_graph(layers, input, _sources(layers)))
+    _warn(comparison.warnings)
+    if format is CompareFormat.table:
+        rendering.print_comparison(comparison)
+        return
+    text = rendering.to_json(comparison) if format is CompareFormat.json else rendering.to_markdown(comparison)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 

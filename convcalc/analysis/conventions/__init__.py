@@ -21,7 +21,7 @@ from ...layers.formula import Term
 Rule = Callable[[Layer, Sequence[Shape], Shape, "list[Term] | None"], tuple[int, int]]
 
 #: the conventions convcalc knows, by the name `--convention` takes
-NAMES = ("convcalc",)
+NAMES = ("convcalc", "torchinfo", "ptflops", "fvcore", "thop")
 DEFAULT = "convcalc"
 
 
