@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..record import field, record, replace, set_field
-from .base import (ArgumentError, Layer, Pointwise, Shape, as_bool, as_float, as_int, check_rank,
+from .base import (ArgumentError, Layer, Pointwise, Shape, as_flag, as_float, as_int, check_numel, check_rank,
                    fmt_shape, positional)
 from .formula import Sym, term
 
@@ -27,12 +27,19 @@ class BatchNormNd(Pointwise, Layer):
         return f"BatchNorm{self.ndim}d"
 
     def check(self) -> None:
-        set_field(self, "num_features", as_int("num_features", self.num_features, minimum=0))
-        set_field(self, "eps", as_float("eps", self.eps))
+        for flag in ("affine", "track_running_stats", "bias"):  # the module tests them with `if`
+            set_field(self, flag, as_flag(flag, getattr(self, flag)))
+        if self.affine or self.track_running_stats:  # torch.empty(num_features) for either
+            num = as_int("num_features", self.num_features, minimum=0)
+            check_numel("num_features", (num,), "running statistics")
+            set_field(self, "num_features", num)
+        # F.batch_norm takes eps and momentum as doubles, and refuses a negative eps
+        eps = as_float("eps", self.eps)
+        if eps < 0:
+            raise ArgumentError("eps", f"eps must be non-negative; got {self.eps!r}")
+        set_field(self, "eps", eps)
         if self.momentum is not None:
             set_field(self, "momentum", as_float("momentum", self.momentum))
-        for flag in ("affine", "track_running_stats", "bias"):
-            set_field(self, flag, as_bool(flag, getattr(self, flag)))
 
     def spatial_ndim(self, shape: Shape) -> int:
         return len(shape) - 2
@@ -45,6 +52,9 @@ class BatchNormNd(Pointwise, Layer):
         if (self.affine or self.track_running_stats) and x[1] != self.num_features:
             raise self.fail(f"expected input with {self.num_features} channels (dim 1); "
                             f"got shape {fmt_shape(x)}")
+        if not self.track_running_stats and self.eps <= 0:
+            raise self.fail(f"track_running_stats=False normalises with batch statistics, which need a "
+                            f"positive eps; got {self.eps!r}")
         if not self.track_running_stats and self._values_per_channel(x) == 1:
             raise self.fail("track_running_stats=False normalises with batch statistics, which "
                             f"need more than 1 value per channel; got shape {fmt_shape(x)}")
