@@ -85,3 +85,67 @@ def test_accept_reject_matches_torch(name):
                               f"{'accepts' if case['accepted'] else 'refuses (' + case['error'] + ')'}, "
                               f"convcalc {'accepts' if accepted else 'refuses (' + str(error) + ')'}")
     assert not mismatches, f"{len(mismatches)} of {len(BY_NAME[name])}:\n" + "\n".join(mismatches[:40])
+
+
+# ---------------------------------------------------------------- outputs beyond 64 bits
+
+#: layers whose output has a size, or a byte count (float32), beyond PyTorch's 64-bit sizes
+OVERFLOWING = [
+    ("Upsample(scale_factor=1e300)", (1, 1, 4)),
+    ("Upsample(scale_factor=1e308)", (1, 1, 4)),  # 4 × 1e308 is beyond a double too
+    ("Upsample(scale_factor=1e300, mode='area')", (1, 1, 4)),
+    ("Upsample(scale_factor=3e9, mode='bilinear')", (1, 1, 4, 4)),  # each size fits, their product not
+    ("Upsample(size=9223372036854775807)", (1, 1, 4)),
+    ("ConvTranspose1d(1, 1, 3, stride=4611686018427387904)", (1, 1, 9)),
+    ("ZeroPad1d(4611686018427387904)", (1, 1, 4)),
+    ("ConstantPad2d(3037000499, 0.0)", (1, 1, 4, 4)),
+    ("AdaptiveAvgPool2d((3037000500, 3037000500))", (1, 1, 4, 4)),
+]
+
+
+def _refusal(expr, shape):
+    with pytest.raises(ConvcalcError) as info:
+        convcalc.analyze([expr], shape)
+    return info.value
+
+
+@pytest.mark.parametrize("expr, shape", OVERFLOWING)
+def test_an_output_beyond_64_bits_is_an_incompatible_input(expr, shape):
+    from convcalc.errors import IncompatibleInputError
+    error = _refusal(expr, shape)
+    assert isinstance(error, IncompatibleInputError), repr(error)
+    assert "64-bit" in str(error) and len(str(error)) < 300
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+@pytest.mark.parametrize("expr, shape", OVERFLOWING[:3])
+def test_the_command_line_exits_2_for_an_output_beyond_64_bits(expr, shape, fmt, capsys):
+    from convcalc.cli import main
+    code = main(["shape", expr, "--input", "x".join(map(str, shape)), "--format", fmt])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and "internal error" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("expr", ["Linear(9223372036854775808, 10)", "Linear(2305843009213693952, 1)",
+                                  "Conv1d(4, 6, 9223372036854775807)", "BatchNorm1d(9223372036854775807)",
+                                  "Conv1d(4, 6, 3, stride=100000000000000000000000000000000000000000000000000000000000000000000)",
+                                  "Conv1d(4, 6, 3, dilation=18446744073709551616)"])
+def test_arguments_beyond_64_bits_are_refused_at_construction(expr):
+    from convcalc.errors import LayerConfigError
+    assert isinstance(_refusal(expr, (2, 4, 9)), LayerConfigError)
+
+
+def test_torch_refuses_the_same_outputs_and_arguments():
+    torch = pytest.importorskip("torch")
+    import ast
+
+    def call(text):
+        tree = ast.parse(text, mode="eval").body
+        return getattr(torch.nn, tree.func.id)(*[ast.literal_eval(a) for a in tree.args],
+                                               **{k.arg: ast.literal_eval(k.value) for k in tree.keywords})
+
+    for expr, shape in OVERFLOWING:
+        with pytest.raises((RuntimeError, ValueError, TypeError, OverflowError)):
+            with torch.no_grad():
+                call(expr).eval()(torch.zeros(shape))

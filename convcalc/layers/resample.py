@@ -113,6 +113,11 @@ class Upsample(Parameterless, Layer):
             factors = self._factors(n, x)
             # PyTorch multiplies in double precision and floors.
             for i, (s, f) in enumerate(zip(sizes, factors)):  # type: ignore[arg-type]
+                scaled = s * float(f)
+                if not scaled < 2.0 ** 63:  # PyTorch: cannot be converted to int64_t
+                    shown = f"{scaled:g}" if math.isfinite(scaled) else "beyond a double's range"
+                    raise self.fail(f"output size along {axis_name(i, n)} would be {s} × {float(f):g} = "
+                                    f"{shown}, more than a 64-bit size holds")
                 outs.append(term(terms, "{a}_out", SCALED, {"in": s, "scale_factor": float(f)},
                                  axis_name(i, n)))
         smallest = 0 if self.mode == "area" else 1  # area is adaptive pooling, which allows 0
