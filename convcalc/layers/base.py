@@ -346,6 +346,15 @@ def check_rank(layer: Layer, shape: Shape, allowed: Sequence[int], unbatched: in
     raise layer.fail(f"expected a {expected} input; got shape {fmt_shape(shape)}")
 
 
+def check_non_empty(layer: Layer, shape: Shape, batched: bool, what: str = "every dimension but the batch") -> None:
+    """Refuse a zero-size dimension where PyTorch's kernel wants data: every dimension but
+    the batch (dim 0 of a batched input), as pooling, padding by reflection or
+    replication, and interpolation check."""
+    dims = shape[1:] if batched else shape
+    if 0 in dims:
+        raise layer.fail(f"expected a non-zero size in {what}; got shape {fmt_shape(shape)}")
+
+
 def positional(**kw):
     """A field PyTorch prints positionally (`Conv2d(3, 64, ...)`)."""
     return field(metadata={"positional": True}, **kw)

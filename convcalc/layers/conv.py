@@ -6,8 +6,8 @@ from functools import lru_cache
 from typing import Sequence
 
 from ..record import field, record, replace, set_field
-from .base import (INT64_MAX, ArgumentError, Layer, Shape, _fmt, as_choice, as_flag, as_int, check_numel,
-                   check_rank, fmt_shape, ntuple, positional, tuple_arg)
+from .base import (INT64_MAX, ArgumentError, Layer, Shape, _fmt, as_choice, as_flag, as_int, check_non_empty,
+                   check_numel, check_rank, fmt_shape, ntuple, positional, tuple_arg)
 from .formula import Expr, Sym, product, term
 from .windows import (DIL, IN, OP, PAD, SAME_AFTER, SAME_BEFORE, SAME_TOTAL, TRANSPOSED, WINDOW,
                       WINDOW_UNEVEN, K, S, axis_name, check_padding_fits, window_notes)
@@ -158,8 +158,19 @@ class ConvNd(_ConvArgs, Layer):
         (x,) = inputs
         self.check_input(x)
         n = self.ndim
+        if self.padding_mode != "zeros":  # F.pad reads every dimension but the batch
+            check_non_empty(self, x, len(x) == n + 2)
+        elif 0 in x[-n:]:
+            raise self.fail(f"expected non-zero spatial sizes (PyTorch supports only a zero batch or zero "
+                            f"channels); got shape {fmt_shape(x)}")
+        # PyTorch answers an input of zero channels with an output of zero channels
+        channels = self.out_channels if self.in_channels else 0
         if terms is not None:
-            term(terms, "C_out", Sym("out_channels"), {"out_channels": self.out_channels})
+            if self.in_channels:
+                term(terms, "C_out", Sym("out_channels"), {"out_channels": self.out_channels})
+            else:
+                term(terms, "C_out", Sym("C_in"), {"C_in": 0}, note="PyTorch gives a zero-channel input "
+                                                                   "a zero-channel output")
         outs = []
         for i, (size, (left, right)) in enumerate(zip(x[-n:], self.pad_pairs(terms))):
             a = axis_name(i, n)
@@ -179,7 +190,7 @@ class ConvNd(_ConvArgs, Layer):
             else:
                 env["before"], env["after"] = left, right
                 outs.append(term(terms, "{a}_out", WINDOW_UNEVEN, env, a))
-        return x[:-n - 1] + (self.out_channels,) + tuple(outs)
+        return x[:-n - 1] + (channels,) + tuple(outs)
 
     def rf_effect(self, inputs, output):
         from .rf import RFEffect, WindowStep
@@ -236,6 +247,11 @@ class ConvTransposeNd(_ConvArgs, Layer):
         (x,) = inputs
         self.check_input(x)
         n = self.ndim
+        if self.in_channels == 0:  # its weight, in_channels × out_channels/groups × kernel, is empty
+            raise self.fail("a transposed convolution needs in_channels of at least 1; got 0")
+        if 0 in x[-n:]:
+            raise self.fail(f"expected non-zero spatial sizes (PyTorch supports only a zero batch or zero "
+                            f"channels); got shape {fmt_shape(x)}")
         if terms is not None:
             term(terms, "C_out", Sym("out_channels"), {"out_channels": self.out_channels})
         outs = []

@@ -97,7 +97,7 @@ class PReLU(Pointwise, Layer):
         num = self.num_parameters
         if isinstance(num, tuple) and len(num) <= 1:  # a shape for torch.empty: () is a scalar weight
             num = num[0] if num and not isinstance(num[0], bool) else 1 if not num else num
-        num = as_int("num_parameters", num, minimum=1)
+        num = as_int("num_parameters", num, minimum=0)
         check_numel("num_parameters", (num,))
         set_field(self, "num_parameters", num)
         set_field(self, "init", as_scalar("init", self.init))

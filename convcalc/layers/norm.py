@@ -48,6 +48,8 @@ class BatchNormNd(Pointwise, Layer):
         (x,) = inputs
         ranks = {1: (2, 3), 2: (4,), 3: (5,)}[self.ndim]
         check_rank(self, x, ranks)
+        if x[1] == 0:  # PyTorch's kernel indexes channel 0
+            raise self.fail(f"expected at least 1 channel (dim 1); got shape {fmt_shape(x)}")
         # Without weights or running statistics PyTorch has nothing to check the channels against.
         if (self.affine or self.track_running_stats) and x[1] != self.num_features:
             raise self.fail(f"expected input with {self.num_features} channels (dim 1); "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..record import field, record, set_field
 from ..errors import quote
-from .base import (ArgumentError, Layer, Parameterless, Shape, as_choice, as_float, as_int, as_scalar, check_rank,
+from .base import (ArgumentError, Layer, Parameterless, Shape, as_choice, as_float, as_int, as_scalar, check_non_empty, check_rank,
                    fmt_shape, is_int_list, module_tuple)
 from .formula import Sym, term
 from .windows import IN, axis_name, check_padding_fits
@@ -69,6 +69,8 @@ class PadNd(Parameterless, Layer):
             if self.mode == "Circular":
                 check_rank(self, x, (self.ndim + 1, self.ndim + 2), unbatched=self.ndim + 1)
             check_rank(self, x, (n + 1, n + 2), unbatched=n + 1)
+        if self.mode in ("Reflection", "Replication"):  # their kernels read every dim but the batch
+            check_non_empty(self, x, len(x) == n + 2)
         outs = []
         for i, (size, (before, after)) in enumerate(zip(x[-n:], self.pairs())):
             a = axis_name(i, n)

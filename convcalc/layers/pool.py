@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..record import field, record, set_field
-from .base import (ArgumentError, Layer, Parameterless, Shape, _fmt, as_bool, as_flag, as_int, check_rank,
+from .base import (ArgumentError, Layer, Parameterless, Shape, _fmt, as_bool, as_flag, as_int, check_non_empty, check_rank, fmt_shape,
                    ntuple, tuple_arg)
 from .formula import Sym, term
 from .windows import CEIL_LAST_WINDOW, WINDOW, WINDOW_CEIL, axis_name, window_notes
@@ -72,6 +72,7 @@ class _WindowPool(Parameterless, Layer):
         (x,) = inputs
         n = self.ndim
         check_rank(self, x, (n + 1, n + 2), unbatched=n + 1)
+        check_non_empty(self, x, len(x) == n + 2)
         outs = []
         for i, size in enumerate(x[-n:]):
             a = axis_name(i, n)
@@ -214,6 +215,7 @@ class AdaptivePoolNd(Parameterless, Layer):
         if not (self.kind == "Avg" and n > 1 and len(x) >= n + (1 if given_as_tuple else 0)
                 and all((size if o is None else o) == 1 for o, size in zip(self.sizes, x[-n:]))):
             check_rank(self, x, (n + 1, n + 2), unbatched=n + 1)
+        self.check_non_empty(x)
         outs = []
         for i, (o, size) in enumerate(zip(self.sizes, x[-n:])):
             a = axis_name(i, n)
@@ -226,6 +228,19 @@ class AdaptivePoolNd(Parameterless, Layer):
                                  + (": " + ", ".join(f"[{lo}, {hi})" for lo, hi in self.windows(size, o))
                                     if 0 < o <= 8 else "")))
         return x[:-n] + tuple(outs)
+
+    def check_non_empty(self, x: Shape) -> None:
+        """PyTorch's zero-size checks: none when an average to 1×…×1 is a mean; the last two
+        axes for 1-D and 2-D average pooling (its kernel is 2-D); otherwise every axis
+        but the first, even of an unbatched input."""
+        n = self.ndim
+        resolved = [size if o is None else o for o, size in zip(self.sizes, x[-n:])]
+        if self.kind == "Avg" and all(o == 1 for o in resolved):
+            return
+        dims = x[-n:] if self.kind == "Avg" and n < 3 else x[1:]
+        if 0 in dims:
+            which = "spatial dimension" if self.kind == "Avg" and n < 3 else "dimension but the first"
+            raise self.fail(f"expected a non-zero size in every {which}; got shape {fmt_shape(x)}")
 
     def rf_effect(self, inputs, output):
         from fractions import Fraction

@@ -9,7 +9,7 @@ from ..record import record, set_field
 from .windows import axis_name
 from ..errors import quote
 from .base import (ArgumentError, Layer, Parameterless, Pointwise, Shape, _fmt, as_bool, as_choice, as_flag, as_int,
-                   check_rank, fmt_shape, is_int, is_int_list, positional)
+                   check_non_empty, check_rank, fmt_shape, is_int, is_int_list, positional)
 from .formula import Sym, floor, term
 
 _IN = Sym("in", "{a}_in")
@@ -120,6 +120,11 @@ class Upsample(Parameterless, Layer):
                                     f"{shown}, more than a 64-bit size holds")
                 outs.append(term(terms, "{a}_out", SCALED, {"in": s, "scale_factor": float(f)},
                                  axis_name(i, n)))
+        if self.mode == "area":  # adaptive average pooling, with its zero-size checks
+            from .pool import AdaptivePoolNd
+            AdaptivePoolNd(tuple(outs), ndim=n, kind="Avg").check_non_empty(x)
+        else:  # the interpolation kernels want data in every dimension but the batch
+            check_non_empty(self, x, True)
         smallest = 0 if self.mode == "area" else 1  # area is adaptive pooling, which allows 0
         for i, out in enumerate(outs):
             if out < smallest:
