@@ -330,8 +330,8 @@ def check_numel(param: str, sizes: Sequence[int], what: str = "weight") -> None:
     for size in sizes:
         count *= size
     if count * 4 > INT64_MAX:
-        raise ArgumentError(param, f"the {what} of {fmt_shape(sizes)} would take {count:,} elements, "
-                                   "more bytes than a 64-bit size holds")
+        raise ArgumentError(param, f"expected a {what} whose bytes a 64-bit size can count; got "
+                                   f"{fmt_shape(sizes)}, {count:,} float32 elements")
 
 
 def check_rank(layer: Layer, shape: Shape, allowed: Sequence[int], unbatched: int | None = None) -> None:
