@@ -201,8 +201,9 @@ def test_huge_integers(argv):
 WRONG_TYPES = {
     "a string for an int": "Conv2d('3', 64, 3)",
     "a float for an int": "Conv2d(3.0, 64, 3)",
-    "a string for a bool": "Conv2d(3, 64, 3, bias='yes')",
-    "None for a bool": "Linear(3, 4, bias=None)",
+    # flags that torch hands to an operator as a bool (bias, inplace... are tested with `if`)
+    "a string for a bool": "MaxPool2d(2, ceil_mode='yes')",
+    "None for a bool": "AvgPool2d(2, count_include_pad=None)",
     "a string in a tuple": "Conv2d(3, 64, kernel_size=(3, 'a'))",
     "None for an int": "Linear(None, 3)",
     "a string for a float": "Dropout('0.5')",

@@ -6,8 +6,8 @@ from functools import lru_cache
 from typing import Sequence
 
 from ..record import field, record, replace, set_field
-from .base import (ArgumentError, Layer, Shape, as_bool, as_choice, as_int, check_rank, expand_one,
-                   fmt_shape, ntuple, positional, tuple_arg)
+from .base import (INT64_MAX, ArgumentError, Layer, Shape, _fmt, as_choice, as_flag, as_int, check_non_empty,
+                   check_numel, check_rank, fmt_shape, ntuple, positional, tuple_arg)
 from .formula import Expr, Sym, product, term
 from .windows import (DIL, IN, OP, PAD, SAME_AFTER, SAME_BEFORE, SAME_TOTAL, TRANSPOSED, WINDOW,
                       WINDOW_UNEVEN, K, S, axis_name, check_padding_fits, join_names, transposed_notes,
@@ -44,8 +44,6 @@ class _ConvArgs:
     """The argument checks ConvNd, ConvTransposeNd and SeparableConvNd share."""
 
     def check_common(self, n: int) -> None:
-        if isinstance(self.groups, bool):
-            raise ArgumentError("groups", f"groups must be an integer; got {self.groups!r}")
         groups = as_int("groups", self.groups)
         if groups <= 0:
             raise ArgumentError("groups", f"groups must be a positive integer; got {groups}")
@@ -59,25 +57,37 @@ class _ConvArgs:
                                                f"padding_mode={mode!r}; give {n} values")
             # With a padding_mode other than zeros PyTorch pads with F.pad, which crops on
             # negative values; only zero padding must be non-negative.
-            pad = ntuple("padding", expand_one(pad, n), n, minimum=0 if mode == "zeros" else None)
-        stride = ntuple("stride", expand_one(self.stride, n), n, minimum=1)
+            pad = ntuple("padding", pad, n, minimum=0 if mode == "zeros" else None, expand=True)
+            if mode == "zeros" and any(p > INT64_MAX // 2 for p in pad):
+                raise ArgumentError("padding", f"padding must be at most {INT64_MAX // 2} (twice it must fit "
+                                               f"in 64 bits); got {_fmt(pad)}")
+        stride = ntuple("stride", self.stride, n, minimum=1, expand=True)
         if pad == "same" and any(s != 1 for s in stride):
             raise ArgumentError("padding", "padding='same' is not supported for strided convolutions "
                                            f"(stride={stride})")
-        kernel = ntuple("kernel_size", self.kernel_size, n, minimum=1)
-        dilation = ntuple("dilation", expand_one(self.dilation, n), n, minimum=1)
+        # the kernel size only shapes the weight, torch.empty((C, C/groups, *kernel_size)),
+        # where a bool after the first size passes as an int
+        kernel = ntuple("kernel_size", self.kernel_size, n, minimum=1, bools=True)
+        dilation = ntuple("dilation", self.dilation, n, minimum=1, expand=True)
         for name, value in (("groups", groups), ("padding_mode", mode), ("padding", pad), ("stride", stride),
                             ("kernel_size", kernel), ("dilation", dilation),
-                            ("bias", as_bool("bias", self.bias))):
+                            ("bias", as_flag("bias", self.bias))):
             set_field(self, name, value)
 
-    def check_channels(self) -> None:
-        in_c = as_int("in_channels", self.in_channels, minimum=0)
-        out_c = as_int("out_channels", self.out_channels, minimum=1)
+    def check_channels(self, transposed: bool = False) -> None:
+        # The module divides the channels by groups (turning a bool into an int) and
+        # allocates its weight, torch.empty((C, C/groups, *kernel_size)), where only the
+        # first size may not be a bool, and its bias, torch.empty(out_channels).
+        in_c = as_int("in_channels", self.in_channels, minimum=0, bools=not transposed)
+        out_c = as_int("out_channels", self.out_channels, minimum=1, bools=transposed and not self.bias)
         if in_c % self.groups:
             raise ArgumentError("groups", f"in_channels={in_c} must be divisible by groups={self.groups}")
         if out_c % self.groups:
             raise ArgumentError("groups", f"out_channels={out_c} must be divisible by groups={self.groups}")
+        set_field(self, "in_channels", in_c)
+        set_field(self, "out_channels", out_c)
+        whole, split = (in_c, out_c) if transposed else (out_c, in_c)
+        check_numel("kernel_size", (whole, split // self.groups) + self.kernel_size)
 
     def spatial_ndim(self, shape: Shape) -> int:
         return self.ndim
@@ -154,8 +164,19 @@ class ConvNd(_ConvArgs, Layer):
         (x,) = inputs
         self.check_input(x)
         n = self.ndim
+        if self.padding_mode != "zeros":  # F.pad reads every dimension but the batch
+            check_non_empty(self, x, len(x) == n + 2)
+        elif 0 in x[-n:]:
+            raise self.fail(f"expected non-zero spatial sizes (PyTorch supports only a zero batch or zero "
+                            f"channels); got shape {fmt_shape(x)}")
+        # PyTorch answers an input of zero channels with an output of zero channels
+        channels = self.out_channels if self.in_channels else 0
         if terms is not None:
-            term(terms, "C_out", Sym("out_channels"), {"out_channels": self.out_channels})
+            if self.in_channels:
+                term(terms, "C_out", Sym("out_channels"), {"out_channels": self.out_channels})
+            else:
+                term(terms, "C_out", Sym("C_in"), {"C_in": 0}, note="PyTorch gives a zero-channel input "
+                                                                   "a zero-channel output")
         outs = []
         for i, (size, (left, right)) in enumerate(zip(x[-n:], self.pad_pairs(terms))):
             a = axis_name(i, n)
@@ -175,7 +196,7 @@ class ConvNd(_ConvArgs, Layer):
             else:
                 env["before"], env["after"] = left, right
                 outs.append(term(terms, "{a}_out", WINDOW_UNEVEN, env, a))
-        return x[:-n - 1] + (self.out_channels,) + tuple(outs)
+        return x[:-n - 1] + (channels,) + tuple(outs)
 
     def rf_effect(self, inputs, output):
         from .rf import Groups, RFEffect, WindowStep
@@ -220,14 +241,14 @@ class ConvTransposeNd(_ConvArgs, Layer):
 
     def check(self) -> None:
         n = self.ndim
-        if isinstance(self.padding, str):
+        if isinstance(self.padding, str):  # the module makes it a tuple of characters
             raise ArgumentError("padding", f"ConvTranspose{n}d takes integer padding, not {self.padding!r}")
         self.check_common(n)
         if self.padding_mode != "zeros":
             raise ArgumentError("padding_mode", f'only "zeros" padding mode is supported for '
                                                 f"ConvTranspose{n}d; got {self.padding_mode!r}")
-        self.check_channels()
-        op = ntuple("output_padding", expand_one(self.output_padding, n), n)
+        self.check_channels(transposed=True)
+        op = ntuple("output_padding", self.output_padding, n, expand=True)
         if any(v < 0 for v in op):
             raise ArgumentError("output_padding", f"output_padding must not be negative; "
                                                   f"got {self.output_padding!r}")
@@ -237,6 +258,11 @@ class ConvTransposeNd(_ConvArgs, Layer):
         (x,) = inputs
         self.check_input(x)
         n = self.ndim
+        if self.in_channels == 0:  # its weight, in_channels × out_channels/groups × kernel, is empty
+            raise self.fail("a transposed convolution needs in_channels of at least 1; got 0")
+        if 0 in x[-n:]:
+            raise self.fail(f"expected non-zero spatial sizes (PyTorch supports only a zero batch or zero "
+                            f"channels); got shape {fmt_shape(x)}")
         if terms is not None:
             term(terms, "C_out", Sym("out_channels"), {"out_channels": self.out_channels})
         outs = []

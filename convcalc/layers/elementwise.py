@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..record import record, set_field
-from .base import (ArgumentError, Layer, Parameterless, Pointwise, Shape, as_bool, as_choice, as_float,
-                   as_int, check_rank, fmt_shape)
+from .base import (ArgumentError, Layer, Parameterless, Pointwise, Shape, as_choice, as_flag, as_float, as_int,
+                   as_scalar, check_numel, check_rank, fmt_shape)
 from .formula import Sym, term
 
 _FLOAT_OPTIONS = ("negative_slope", "alpha", "beta", "threshold", "min_val", "max_val", "lambd")
@@ -34,23 +34,28 @@ class Elementwise(Parameterless, Pointwise, Layer):
             raise ArgumentError("type", f"type must be an activation's class name; got {self.type!r}")
         b = dict(self.options)
         name = self.type
-        if "inplace" in b:
-            as_bool("inplace", b["inplace"])
-        if "Dropout" in name:
+        if "Dropout" in name:  # the module compares p with 0 and 1; the operator takes a double
             p = as_float("p", b.get("p", 0.5))
             if not 0 <= p <= 1:
                 raise ArgumentError("p", f"dropout probability p must be between 0 and 1; got {b['p']!r}")
         if name == "GELU":
             as_choice("approximate", b.get("approximate", "none"), ("none", "tanh"))
-        for key in _FLOAT_OPTIONS:
+        for key in _FLOAT_OPTIONS:  # handed to the operator as Scalars
             if key in b:
-                as_float(key, b[key])
-        if name == "CELU" and as_float("alpha", b.get("alpha", 1.0)) == 0:
+                as_scalar(key, b[key])
+        if name == "Hardtanh":  # the module asserts max_val > min_val
+            low, high = as_scalar("min_val", b.get("min_val", -1.0)), as_scalar("max_val", b.get("max_val", 1.0))
+            if not high > low:
+                raise ArgumentError("max_val", f"max_val ({b.get('max_val', 1.0)!r}) must be greater than "
+                                               f"min_val ({b.get('min_val', -1.0)!r})")
+        if name == "CELU" and as_scalar("alpha", b.get("alpha", 1.0)) == 0:
             raise ArgumentError("alpha", "alpha cannot be 0 for CELU")
         if name in ("Softmax", "LogSoftmax") and b.get("dim") is not None:
             as_int("dim", b["dim"])
+        # the modules test inplace with `if inplace:`
+        options = tuple((k, as_flag(k, v) if k == "inplace" else v) for k, v in self.options)
         # inplace=False is the default and is not shown
-        set_field(self, "options", tuple((k, v) for k, v in self.options if k != "inplace" or v))
+        set_field(self, "options", tuple((k, v) for k, v in options if k != "inplace" or v))
 
     def derive(self, inputs, terms) -> Shape:
         (x,) = inputs
@@ -88,8 +93,14 @@ class PReLU(Pointwise, Layer):
     type_name = "PReLU"
 
     def check(self) -> None:
-        set_field(self, "num_parameters", as_int("num_parameters", self.num_parameters, minimum=1))
-        set_field(self, "init", as_float("init", self.init))
+        # the module allocates torch.empty(num_parameters) and fills it with init (a Scalar)
+        num = self.num_parameters
+        if isinstance(num, tuple) and len(num) <= 1:  # a shape for torch.empty: () is a scalar weight
+            num = num[0] if num and not isinstance(num[0], bool) else 1 if not num else num
+        num = as_int("num_parameters", num, minimum=0)
+        check_numel("num_parameters", (num,))
+        set_field(self, "num_parameters", num)
+        set_field(self, "init", as_scalar("init", self.init))
 
     def derive(self, inputs, terms) -> Shape:
         (x,) = inputs

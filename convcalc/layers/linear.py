@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..record import record, replace, set_field
-from .base import (ArgumentError, Layer, Parameterless, Pointwise, Shape, as_bool, as_int, fmt_shape,
-                   positional)
+from .base import (ArgumentError, Layer, Parameterless, Pointwise, Shape, as_flag, as_int, check_numel,
+                   fmt_shape, positional)
 from .formula import Sym, product, term
 
 WEIGHT = Sym("in_features") * Sym("out_features")
@@ -22,9 +22,12 @@ class Linear(Layer):
     type_name = "Linear"
 
     def check(self) -> None:
-        set_field(self, "in_features", as_int("in_features", self.in_features, minimum=0))
-        set_field(self, "out_features", as_int("out_features", self.out_features, minimum=0))
-        set_field(self, "bias", as_bool("bias", self.bias))
+        in_f = as_int("in_features", self.in_features, minimum=0)
+        out_f = as_int("out_features", self.out_features, minimum=0)
+        check_numel("out_features", (out_f, in_f))  # torch.empty((out_features, in_features))
+        set_field(self, "in_features", in_f)
+        set_field(self, "out_features", out_f)
+        set_field(self, "bias", as_flag("bias", self.bias))
 
     def derive(self, inputs, terms) -> Shape:
         (x,) = inputs

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..record import record, set_field
-from .base import ArgumentError, Layer, Parameterless, Pointwise, Shape, as_choice, as_int, fmt_shape
+from .base import Layer, Parameterless, Pointwise, Shape, as_choice, as_int, fmt_shape
 from .formula import Sym, term
 from .linear import normalise_dim
 

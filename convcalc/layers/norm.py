@@ -4,7 +4,7 @@ GroupNorm, LayerNorm, InstanceNorm and LocalResponseNorm."""
 from __future__ import annotations
 
 from ..record import field, record, replace, set_field
-from .base import (ArgumentError, Layer, Pointwise, Shape, as_bool, as_float, as_int, check_rank,
+from .base import (ArgumentError, Layer, Pointwise, Shape, as_flag, as_float, as_int, check_numel, check_rank,
                    fmt_shape, positional)
 from .formula import Sym, term
 
@@ -28,12 +28,19 @@ class BatchNormNd(Pointwise, Layer):
         return f"BatchNorm{self.ndim}d"
 
     def check(self) -> None:
-        set_field(self, "num_features", as_int("num_features", self.num_features, minimum=0))
-        set_field(self, "eps", as_float("eps", self.eps))
+        for flag in ("affine", "track_running_stats", "bias"):  # the module tests them with `if`
+            set_field(self, flag, as_flag(flag, getattr(self, flag)))
+        if self.affine or self.track_running_stats:  # torch.empty(num_features) for either
+            num = as_int("num_features", self.num_features, minimum=0)
+            check_numel("num_features", (num,), "running statistics")
+            set_field(self, "num_features", num)
+        # F.batch_norm takes eps and momentum as doubles, and refuses a negative eps
+        eps = as_float("eps", self.eps)
+        if eps < 0:
+            raise ArgumentError("eps", f"eps must be non-negative; got {self.eps!r}")
+        set_field(self, "eps", eps)
         if self.momentum is not None:
             set_field(self, "momentum", as_float("momentum", self.momentum))
-        for flag in ("affine", "track_running_stats", "bias"):
-            set_field(self, flag, as_bool(flag, getattr(self, flag)))
 
     def spatial_ndim(self, shape: Shape) -> int:
         return len(shape) - 2
@@ -42,10 +49,15 @@ class BatchNormNd(Pointwise, Layer):
         (x,) = inputs
         ranks = {1: (2, 3), 2: (4,), 3: (5,)}[self.ndim]
         check_rank(self, x, ranks)
+        if x[1] == 0:  # PyTorch's kernel indexes channel 0
+            raise self.fail(f"expected at least 1 channel (dim 1); got shape {fmt_shape(x)}")
         # Without weights or running statistics PyTorch has nothing to check the channels against.
         if (self.affine or self.track_running_stats) and x[1] != self.num_features:
             raise self.fail(f"expected input with {self.num_features} channels (dim 1); "
                             f"got shape {fmt_shape(x)}")
+        if not self.track_running_stats and self.eps <= 0:
+            raise self.fail(f"track_running_stats=False normalises with batch statistics, which need a "
+                            f"positive eps; got {self.eps!r}")
         if not self.track_running_stats and self._values_per_channel(x) == 1:
             raise self.fail("track_running_stats=False normalises with batch statistics, which "
                             f"need more than 1 value per channel; got shape {fmt_shape(x)}")
@@ -196,7 +208,7 @@ class GroupNorm(Layer):
         groups = as_int("num_groups", self.num_groups, minimum=1)
         set_field(self, "num_groups", groups)
         for flag in ("affine", "bias"):
-            set_field(self, flag, as_bool(flag, getattr(self, flag)))
+            set_field(self, flag, as_flag(flag, getattr(self, flag)))
         set_field(self, "eps", _real("eps", self.eps))
         channels = _feature_count("num_channels", self.num_channels, self.affine)
         if channels % groups:
@@ -257,7 +269,7 @@ class LayerNorm(Layer):
         set_field(self, "normalized_shape", tuple(items))
         set_field(self, "eps", _real("eps", self.eps))
         for flag in ("elementwise_affine", "bias"):
-            set_field(self, flag, as_bool(flag, getattr(self, flag)))
+            set_field(self, flag, as_flag(flag, getattr(self, flag)))
 
     def derive(self, inputs, terms) -> Shape:
         (x,) = inputs
@@ -299,7 +311,7 @@ class InstanceNormNd(Layer):
 
     def check(self) -> None:
         for flag in ("affine", "track_running_stats", "bias"):
-            set_field(self, flag, as_bool(flag, getattr(self, flag)))
+            set_field(self, flag, as_flag(flag, getattr(self, flag)))
         set_field(self, "eps", _real("eps", self.eps))
         if self.momentum is not None:
             set_field(self, "momentum", _real("momentum", self.momentum))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from ..record import field, record, set_field
-from .base import ArgumentError, Layer, Parameterless, Shape, as_choice, as_float, as_int, check_rank, fmt_shape
+from ..errors import quote
+from .base import (ArgumentError, Layer, Parameterless, Shape, as_choice, as_float, as_int, as_scalar, check_non_empty, check_rank,
+                   fmt_shape, is_int_list, module_tuple)
 from .formula import Sym, term
 from .windows import IN, axis_name, check_padding_fits
 
@@ -26,16 +28,21 @@ class PadNd(Parameterless, Layer):
     def check(self) -> None:
         as_choice("mode", self.mode, MODES)
         pad, n = self.padding, self.ndim
+        # The module keeps tuple(padding) of an iterable (a string gives its characters)
+        # and repeats an int 2n times; F.pad takes any even number of ints, the constant
+        # modes even none.
+        shown = pad if isinstance(pad, tuple) else quote(pad)
+        pad = module_tuple(pad)
         if isinstance(pad, tuple):
-            # Like F.pad, any even number of values works: (left, right) of the last axis first.
-            if not pad or len(pad) % 2 or not all(isinstance(v, int) for v in pad):
+            if len(pad) % 2 or not is_int_list(pad) or not pad and self.mode not in ("Zero", "Constant"):
                 raise ArgumentError("padding", f"padding must be an integer or a tuple of an even number "
-                                               f"of integers (e.g. {2 * n}); got {pad!r}")
-            pad = tuple(as_int("padding", v) for v in pad)
+                                               f"of integers (e.g. {2 * n}); got {shown}")
+            pad = tuple(as_int("padding", int(v)) for v in pad)
         else:
             pad = (as_int("padding", pad),) * (2 * n)
         set_field(self, "padding", pad)
-        set_field(self, "value", as_float("value", self.value))
+        # F.pad's value is a double (None: 0), with which a float32 tensor is filled
+        set_field(self, "value", 0.0 if self.value is None else as_scalar("value", as_float("value", self.value)))
 
     @property
     def padded_dims(self) -> int:
@@ -62,6 +69,8 @@ class PadNd(Parameterless, Layer):
             if self.mode == "Circular":
                 check_rank(self, x, (self.ndim + 1, self.ndim + 2), unbatched=self.ndim + 1)
             check_rank(self, x, (n + 1, n + 2), unbatched=n + 1)
+        if self.mode in ("Reflection", "Replication"):  # their kernels read every dim but the batch
+            check_non_empty(self, x, len(x) == n + 2)
         outs = []
         for i, (size, (before, after)) in enumerate(zip(x[-n:], self.pairs())):
             a = axis_name(i, n)

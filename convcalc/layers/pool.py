@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 from ..record import field, record, set_field
-from .base import (ArgumentError, Layer, Parameterless, Shape, as_bool, as_int, check_rank, expand_one,
+from .base import (ArgumentError, Layer, Parameterless, Shape, _fmt, as_bool, as_flag, as_int, check_non_empty, check_rank, fmt_shape,
                    ntuple, tuple_arg)
 from .formula import Sym, term
 from .windows import CEIL_LAST_WINDOW, WINDOW, WINDOW_CEIL, axis_name, window_notes
 
 
-def _pool_tuple(param: str, value: object, n: int, minimum: int | None) -> tuple[int, ...]:
-    # Pooling accepts a 1-tuple for any dimensionality and repeats it.
-    return ntuple(param, expand_one(value, n), n, minimum=minimum)
+INT32_MAX = (1 << 31) - 1
+
+
+def _pool_tuple(layer, param: str, value: object, minimum: int | None) -> tuple[int, ...]:
+    """kernel_size, stride, padding, dilation as the pooling operators read them: an int or
+    a tuple (a 1-tuple repeats for every axis).  Only AvgPool1d passes them through
+    `_single` first (so a string becomes its characters); the others hand a string to
+    the operator, which refuses it.  Every CPU kernel but max_pool1d's holds them in
+    32-bit ints."""
+    n = layer.ndim
+    if isinstance(value, str) and not (layer.family == "AvgPool" and n == 1):
+        raise ArgumentError(param, f"{param} must be an integer or a tuple of {n} integers; got {value!r}")
+    items = ntuple(param, value, n, minimum=minimum, expand=True)
+    if not (layer.family == "MaxPool" and n == 1) and any(abs(v) > INT32_MAX for v in items):
+        raise ArgumentError(param, f"{param} must fit in 32-bit integers (PyTorch's {layer.name} kernel "
+                                   f"holds it in one); got {_fmt(items)}")
+    return items
 
 
 @record
@@ -36,10 +50,11 @@ class _WindowPool(Parameterless, Layer):
         return False
 
     def check(self) -> None:
-        n = self.ndim
-        kernel = _pool_tuple("kernel_size", self.kernel_size, n, None)
+        kernel = _pool_tuple(self, "kernel_size", self.kernel_size, None)
         given = self.stride
-        stride = kernel if given is None or given == () else _pool_tuple("stride", given, n, None)
+        # no stride (None, or an empty list for the operator: AvgPool1d makes '' one) is the kernel size
+        no_stride = given is None or given == () or (given == "" and self.name == "AvgPool1d")
+        stride = kernel if no_stride else _pool_tuple(self, "stride", given, None)
         if any(s == 0 for s in stride):
             raise ArgumentError("stride", f"stride must be positive; got {given if given is not None else kernel!r}"
                                 + (" (it defaults to kernel_size)" if given is None else ""))
@@ -48,7 +63,7 @@ class _WindowPool(Parameterless, Layer):
                 raise ArgumentError(name, f"{name} must be positive; got {vals!r}")
         set_field(self, "kernel_size", kernel)
         set_field(self, "stride", stride)
-        set_field(self, "padding", _pool_tuple("padding", self.padding, n, 0))
+        set_field(self, "padding", _pool_tuple(self, "padding", self.padding, 0))
 
     def spatial_ndim(self, shape: Shape) -> int:
         return self.ndim
@@ -57,6 +72,7 @@ class _WindowPool(Parameterless, Layer):
         (x,) = inputs
         n = self.ndim
         check_rank(self, x, (n + 1, n + 2), unbatched=n + 1)
+        check_non_empty(self, x, len(x) == n + 2)
         outs = []
         for i, size in enumerate(x[-n:]):
             a = axis_name(i, n)
@@ -117,8 +133,8 @@ class MaxPoolNd(_WindowPool):
 
     def check(self) -> None:
         super().check()
-        set_field(self, "dilation", _pool_tuple("dilation", self.dilation, self.ndim, 1))
-        set_field(self, "return_indices", as_bool("return_indices", self.return_indices))
+        set_field(self, "dilation", _pool_tuple(self, "dilation", self.dilation, 1))
+        set_field(self, "return_indices", as_flag("return_indices", self.return_indices))
         set_field(self, "ceil_mode", as_bool("ceil_mode", self.ceil_mode))
 
 
@@ -167,7 +183,13 @@ class AdaptivePoolNd(Parameterless, Layer):
         n, size = self.ndim, self.output_size
         if self.kind not in ("Avg", "Max"):
             raise ArgumentError("kind", f"kind must be 'Avg' or 'Max'; got {self.kind!r}")
+        if size is None:
+            raise ArgumentError("output_size", f"output_size must be an integer or a tuple of {n}; got None")
         items = self.sizes
+        # a list of ints for the operator (None entries become the input's sizes first)
+        if isinstance(size, bool) or items and isinstance(items[0], bool):
+            raise ArgumentError("output_size", f"output_size must be an integer or a tuple of {n} integers; "
+                                               f"got {size!r}")
         if len(items) != n:
             raise ArgumentError("output_size", f"output_size must be an integer or a tuple of {n}; got {size!r}")
         for v in items:
@@ -178,8 +200,8 @@ class AdaptivePoolNd(Parameterless, Layer):
                 raise ArgumentError("output_size", f"output_size entries must be integers >= 0 or None; "
                                                    f"got {size!r}")
             if v is not None:
-                as_int("output_size", v)
-        set_field(self, "return_indices", as_bool("return_indices", self.return_indices))
+                as_int("output_size", int(v))
+        set_field(self, "return_indices", as_flag("return_indices", self.return_indices))
 
     def spatial_ndim(self, shape: Shape) -> int:
         return self.ndim
@@ -193,6 +215,7 @@ class AdaptivePoolNd(Parameterless, Layer):
         if not (self.kind == "Avg" and n > 1 and len(x) >= n + (1 if given_as_tuple else 0)
                 and all((size if o is None else o) == 1 for o, size in zip(self.sizes, x[-n:]))):
             check_rank(self, x, (n + 1, n + 2), unbatched=n + 1)
+        self.check_non_empty(x)
         outs = []
         for i, (o, size) in enumerate(zip(self.sizes, x[-n:])):
             a = axis_name(i, n)
@@ -205,6 +228,19 @@ class AdaptivePoolNd(Parameterless, Layer):
                                  + (": " + ", ".join(f"[{lo}, {hi})" for lo, hi in self.windows(size, o))
                                     if 0 < o <= 8 else "")))
         return x[:-n] + tuple(outs)
+
+    def check_non_empty(self, x: Shape) -> None:
+        """PyTorch's zero-size checks: none when an average to 1×…×1 is a mean; the last two
+        axes for 1-D and 2-D average pooling (its kernel is 2-D); otherwise every axis
+        but the first, even of an unbatched input."""
+        n = self.ndim
+        resolved = [size if o is None else o for o, size in zip(self.sizes, x[-n:])]
+        if self.kind == "Avg" and all(o == 1 for o in resolved):
+            return
+        dims = x[-n:] if self.kind == "Avg" and n < 3 else x[1:]
+        if 0 in dims:
+            which = "spatial dimension" if self.kind == "Avg" and n < 3 else "dimension but the first"
+            raise self.fail(f"expected a non-zero size in every {which}; got shape {fmt_shape(x)}")
 
     def rf_effect(self, inputs, output):
         from fractions import Fraction

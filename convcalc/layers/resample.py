@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
 
 from ..record import record, set_field
 from .windows import axis_name
-from .base import (ArgumentError, Layer, Parameterless, Shape, as_bool, as_choice, as_int,
-                   check_rank, fmt_shape, positional)
+from ..errors import quote
+from .base import (ArgumentError, Layer, Parameterless, Shape, _fmt, as_bool, as_choice, as_flag, as_int,
+                   check_non_empty, check_rank, fmt_shape, is_int, is_int_list, positional)
 from .formula import Sym, floor, term
 
 _IN = Sym("in", "{a}_in")
@@ -46,37 +46,38 @@ class Upsample(Parameterless, Layer):
 
     def check(self) -> None:
         size, sf = self.size, self.scale_factor
+        # The module keeps float() of each entry of a tuple scale_factor, float() of any
+        # other true value, and None for a false one (0, '', False); F.interpolate then
+        # wants exactly one of size and scale_factor.
+        if sf is not None:
+            items = sf if isinstance(sf, tuple) else (sf,) if sf else ()
+            floats = tuple(_to_float(v, sf) for v in items)
+            sf = floats if isinstance(sf, tuple) else floats[0] if floats else None
+            if sf is not None and not all(math.isfinite(v) for v in floats):
+                raise ArgumentError("scale_factor", f"scale_factor must be finite; got {_fmt(sf)}")
+            set_field(self, "scale_factor", sf)
         if size is not None and sf is not None:
             raise ArgumentError("size", "give only one of size or scale_factor")
         if size is None and sf is None:
             raise ArgumentError("size", "give either size or scale_factor")
-        if size is not None and self.recompute_scale_factor:
+        recompute = as_flag("recompute_scale_factor", self.recompute_scale_factor)  # tested with `if`
+        if size is not None and recompute:
             raise ArgumentError("recompute_scale_factor", "recompute_scale_factor is not meaningful with an "
                                                           "explicit size")
+        if self.recompute_scale_factor is not None:
+            set_field(self, "recompute_scale_factor", recompute)
         if size is not None:
-            items = size if isinstance(size, tuple) else (size,)
-            if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
-                raise ArgumentError("size", f"size must be an integer or a tuple of integers; got {size!r}")
-            for v in items:
-                as_int("size", v)
-        if sf is not None:
-            items = sf if isinstance(sf, tuple) else (sf,)
-            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in items):
-                raise ArgumentError("scale_factor", f"scale_factor must be a number or a tuple of numbers; "
-                                                    f"got {sf!r}")
-            floats = tuple(float(v) for v in items)
-            if not all(math.isfinite(v) for v in floats):
-                raise ArgumentError("scale_factor", f"scale_factor must be finite; got {sf!r}")
-            set_field(self, "scale_factor", floats if isinstance(sf, tuple) else floats[0])
+            # a list of ints for the operator (an int is repeated, a bool refused)
+            if not (is_int_list(size) if isinstance(size, tuple) else is_int(size)):
+                raise ArgumentError("size", f"size must be an integer or a tuple of integers; got {quote(size)}")
+            for v in size if isinstance(size, tuple) else (size,):
+                as_int("size", int(v))
         mode = as_choice("mode", self.mode, tuple(MODE_DIMS))
         if self.align_corners is not None:
-            set_field(self, "align_corners", as_bool("align_corners", self.align_corners))
             if mode not in INTERPOLATING:
                 raise ArgumentError("align_corners", "align_corners can only be set with the interpolating "
                                                      "modes linear, bilinear, bicubic, trilinear")
-        if self.recompute_scale_factor is not None:
-            set_field(self, "recompute_scale_factor", as_bool("recompute_scale_factor",
-                                                              self.recompute_scale_factor))
+            set_field(self, "align_corners", as_bool("align_corners", self.align_corners))
 
     def spatial_ndim(self, shape: Shape) -> int:
         return len(shape) - 2
@@ -111,8 +112,18 @@ class Upsample(Parameterless, Layer):
             factors = self._factors(n, x)
             # PyTorch multiplies in double precision and floors.
             for i, (s, f) in enumerate(zip(sizes, factors)):  # type: ignore[arg-type]
+                scaled = s * float(f)
+                if not scaled < 2.0 ** 63:  # PyTorch: cannot be converted to int64_t
+                    shown = f"{scaled:g}" if math.isfinite(scaled) else "beyond a double's range"
+                    raise self.fail(f"output size along {axis_name(i, n)} would be {s} × {float(f):g} = "
+                                    f"{shown}, more than a 64-bit size holds")
                 outs.append(term(terms, "{a}_out", SCALED, {"in": s, "scale_factor": float(f)},
                                  axis_name(i, n)))
+        if self.mode == "area":  # adaptive average pooling, with its zero-size checks
+            from .pool import AdaptivePoolNd
+            AdaptivePoolNd(tuple(outs), ndim=n, kind="Avg").check_non_empty(x)
+        else:  # the interpolation kernels want data in every dimension but the batch
+            check_non_empty(self, x, True)
         smallest = 0 if self.mode == "area" else 1  # area is adaptive pooling, which allows 0
         for i, out in enumerate(outs):
             if out < smallest:
@@ -180,6 +191,15 @@ class Upsample(Parameterless, Layer):
         if self.align_corners is not None:
             parts.append(f"align_corners={self.align_corners!r}")
         return f"Upsample({', '.join(parts)})"
+
+
+def _to_float(value: object, given: object) -> float:
+    """float(value) as the module takes it: numbers, bools and numeric strings."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        raise ArgumentError("scale_factor", f"scale_factor must be a number or a tuple of numbers; "
+                                            f"got {quote(given)}") from None
 
 
 _R = Sym("r")
