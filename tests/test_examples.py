@@ -1,0 +1,93 @@
+"""The network specs in examples/: `convcalc check` holds every one to its `expect:` block,
+and each computes what PyTorch computes for the same network, from the ground truth that
+tests/fixtures/record_examples.py recorded (torchvision's models where there is one):
+the total parameters and MACs, the output shape and every module's output shape."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from convcalc.network import analyse
+
+ROOT = Path(__file__).parent.parent
+FIXTURE = json.loads((ROOT / "tests/fixtures/examples.json").read_text())
+# The specs that mirror a recorded network, and how their rows meet torch's modules:
+# "names" -- a torch module's dotted name is the spec's entry name (a module called k > 1
+# times, torchvision's shared ReLU, is the entries name1 ... namek, in order); "order" --
+# the spec's rows, merges and Flatten aside, are torch's module calls in forward order.
+MATCH = {"resnet18": "names", "resnet50": "names", "vgg16": "order", "mobilenet_v2": "names",
+         "unet": "names", "dcgan_generator": "names", "r3d_18": "names", "tcn": "names"}
+FUNCTIONAL = ("Add", "Concat", "Flatten")  # torch does these in forward(), not as modules
+
+
+@lru_cache(maxsize=None)
+def result(example):
+    return analyse(str(ROOT / f"examples/{example}.yaml"))
+
+
+def test_every_example_is_covered():
+    assert sorted(p.stem for p in (ROOT / "examples").glob("*.yaml") if not p.stem.startswith("tiny_")) \
+        == sorted(MATCH)
+
+
+def test_convcalc_check_passes_on_every_example():
+    specs = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").glob("*.yaml"))
+    proc = subprocess.run([sys.executable, "-m", "convcalc", "check", *specs], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1] == f"checked {len(specs)} specs: {len(specs)} passed, 0 failed"
+
+
+@pytest.mark.parametrize("example", sorted(MATCH))
+def test_totals_equal_torch(example):
+    truth, analysis = FIXTURE[example], result(example).analysis
+    assert list(analysis.input_shape) == truth["input"]
+    assert list(analysis.total.output_shape) == truth["output"]
+    assert analysis.total.params == truth["params"]
+    assert analysis.total.macs == truth["macs"]
+
+
+@pytest.mark.parametrize("example", sorted(MATCH))
+def test_every_module_output_shape_equals_torch(example):
+    calls = FIXTURE[example]["calls"]
+    layers = result(example).analysis.layers
+    if MATCH[example] == "order":
+        ours = [list(r.output_shape) for r in layers if r.type not in FUNCTIONAL]
+        assert ours == [shape for _, shape in calls]
+        return
+    rows = {r.name: r for r in layers}
+    by_module: dict[str, list] = {}
+    for name, shape in calls:
+        by_module.setdefault(name, []).append(shape)
+    matched = set()
+    for name, shapes in by_module.items():
+        names = [name] if len(shapes) == 1 else [f"{name}{i}" for i in range(1, len(shapes) + 1)]
+        for entry, shape in zip(names, shapes):
+            assert entry in rows, f"{example}: torch's {name} has no entry {entry}"
+            assert list(rows[entry].output_shape) == shape, f"{example}: {entry}"
+            matched.add(entry)
+    # whatever the spec has beyond torch's modules is what torch does in forward()
+    assert {r.type for r in layers if r.name not in matched} <= set(FUNCTIONAL) | {"AdaptiveAvgPool2d"}
+
+
+def test_the_functional_pooling_is_only_where_torch_pools_in_forward():
+    """MobileNetV2 pools with F.adaptive_avg_pool2d in forward(): the spec's one extra
+    AdaptiveAvgPool2d row; everywhere else pooling is a module and so matched above."""
+    for example in sorted(MATCH):
+        names = {name for name, _ in FIXTURE[example]["calls"]}
+        extra = [r.name for r in result(example).analysis.layers
+                 if r.type == "AdaptiveAvgPool2d" and r.name not in names]
+        assert extra == (["avgpool"] if example == "mobilenet_v2" else []), example
+
+
+def test_specs_are_short_and_use_blocks():
+    for example in sorted(MATCH):
+        text = (ROOT / f"examples/{example}.yaml").read_text()
+        assert len(text.splitlines()) <= 70, example
+        assert re.search(r"^blocks:", text, re.M), example
