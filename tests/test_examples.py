@@ -91,3 +91,80 @@ def test_specs_are_short_and_use_blocks():
         text = (ROOT / f"examples/{example}.yaml").read_text()
         assert len(text.splitlines()) <= 70, example
         assert re.search(r"^blocks:", text, re.M), example
+
+
+# ------------------------------------------------------------------ verify, compare and --convention on a spec
+
+def cli(capsys, *argv):
+    from convcalc.cli import main
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_verify_runs_a_network_spec(capsys):
+    code, out, err = cli(capsys, "verify", ROOT / "examples/tiny_resnet.yaml", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    analysis = result_of("tiny_resnet")
+    assert doc["verified"] is True and doc["mismatches"] == 0
+    assert [r["name"] for r in doc["layers"]] == [r.name for r in analysis.layers]
+    executed = {r["name"]: r["executed"] for r in doc["layers"]}
+    # the executor's own counts: the 1x1 projection of layer2 at 16x16, 16 -> 32 channels
+    assert executed["layer2.0.downsample.0"] == {**executed["layer2.0.downsample.0"],
+                                                 "output_shape": [1, 32, 16, 16], "macs": 16 * 16 * 32 * 16}
+    assert sum(e["macs"] for e in executed.values()) == analysis.total.macs
+
+
+def test_verify_of_a_spec_takes_input_and_seed(capsys):
+    code, out, err = cli(capsys, "verify", ROOT / "examples/tiny_unet.yaml", "-i", "2x1x32x32", "--seed", "3")
+    assert code == 0, err
+    assert out.startswith("verify: input [2, 1, 32, 32] float32, seed 3")
+    assert "up1.cat" in out and "✓ all 37 layers agree" in out
+
+
+def test_verify_of_layers_still_needs_an_input(capsys):
+    code, out, err = cli(capsys, "verify", "Conv2d(3, 4, 3)")
+    assert code == 2 and out == ""
+    assert err.startswith("error: --input: expected an input shape") and err.count("\n") == 1
+
+
+def test_verify_of_an_unreadable_spec_is_one_line(capsys, tmp_path):
+    path = tmp_path / "net.yaml"
+    path.write_text("input: [1, 3, 8, 8]\nlayers: ['Conv2d(4, 8, 3)']\n")
+    code, out, err = cli(capsys, "verify", path)
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {path}:2") and "expected input with 4 channels" in err
+
+
+def test_compare_takes_a_network_spec(capsys):
+    code, out, err = cli(capsys, "compare", ROOT / "examples/dcgan_generator.yaml", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    layers = {r["name"]: r for r in doc["layers"]}
+    assert list(layers) == [r.name for r in result_of("dcgan_generator").layers]
+    # the 100 -> 512 projection from a 1x1 map: 100 x 512 x 4 x 4 products over its one
+    # input position; torchinfo and thop count it over the 16 output positions
+    assert layers["project.0"]["macs"]["convcalc"] == 100 * 512 * 16
+    assert layers["project.0"]["macs"]["torchinfo"] == 100 * 512 * 16 * 16
+    assert doc["input_shape"] == [1, 100, 1, 1]
+
+
+def test_summary_and_check_count_under_a_convention(capsys, tmp_path):
+    from convcalc import analyze
+    layers = ["ConvTranspose2d(100, 8, 4)", "BatchNorm2d(8)", "ReLU()"]
+    path = tmp_path / "net.yaml"
+    path.write_text("input: [1, 100, 1, 1]\nlayers: " + json.dumps(layers) + "\nexpect:\n  max_macs: 20K\n")
+    for convention in ("convcalc", "torchinfo", "ptflops", "fvcore", "thop"):
+        code, out, err = cli(capsys, "summary", path, "--convention", convention, "-f", "json")
+        assert code == 0, err
+        chain = analyze(layers, (1, 100, 1, 1), convention=convention)
+        assert [r["macs"] for r in json.loads(out)["layers"]] == [r.macs for r in chain.layers]
+    assert analyze(layers[:1], (1, 100, 1, 1)).total.macs == 100 * 8 * 16  # within 20K ...
+    assert cli(capsys, "check", path)[0] == 0
+    code, out, _ = cli(capsys, "check", path, "--convention", "torchinfo")  # ... over 16 outputs: not
+    assert code == 1 and "max_macs" in out
+
+
+def result_of(example):
+    return analyse(str(ROOT / f"examples/{example}.yaml")).analysis
