@@ -168,3 +168,14 @@ def test_summary_and_check_count_under_a_convention(capsys, tmp_path):
 
 def result_of(example):
     return analyse(str(ROOT / f"examples/{example}.yaml")).analysis
+
+
+def test_the_readme_lists_every_example_with_torchs_figures():
+    from convcalc.render.columns import human
+    readme = (ROOT / "README.md").read_text()
+    table = dict((m.group(1), (m.group(2), m.group(3)))
+                 for m in re.finditer(r"^\| `(\w+)\.yaml` \|[^|]+\|[^|]+\| ([^|]+) \| ([^|]+) \|$", readme, re.M))
+    assert sorted(table) == sorted(p.stem for p in (ROOT / "examples").glob("*.yaml"))
+    for example in MATCH:
+        truth = FIXTURE[example]
+        assert table[example] == (human(truth["params"]), human(truth["macs"])), example
