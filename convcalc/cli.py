@@ -20,6 +20,7 @@ from typer.core import TyperCommand
 
 from .analysis.conventions import NAMES as CONVENTIONS
 from .dtypes import DTYPE_BYTES
+from .errors import ConvcalcError, Location
 
 LAYER_SYNTAX = ("A LAYER is a PyTorch constructor call as written in code or printed by "
                 "print(model), e.g. 'Conv2d(3, 64, 3, stride=2)'. Several LAYER arguments, or one "
@@ -95,6 +96,21 @@ def _sources(layers: list[str]) -> list[str]:
     return [f"<arg {i + 1}>" for i in range(len(layers))]
 
 
+def _spec_path(args: list[str]) -> str | None:
+    """The one argument when it names a YAML network spec (a .yaml/.yml path, or - for
+    standard input), else None: the arguments are layers."""
+    if len(args) == 1 and (args[0] == "-" or args[0].lower().endswith((".yaml", ".yml"))):
+        return args[0]
+    return None
+
+
+def _required_input(value: str | None) -> str:
+    if value is None:
+        raise ConvcalcError("expected an input shape for a chain of layers (only a NET.yaml spec has its own); "
+                            "got none", Location("--input"))
+    return value
+
+
 def _warn(messages) -> None:
     _say(*(f"warning: {message}" for message in messages))
 
@@ -143,10 +159,15 @@ class CompareFormat(str, Enum):
 
 @app.command(cls=_Command, short_help="Each counting convention's MACs side by side, per layer.",
              epilog=_examples("convcalc compare 'ConvTranspose2d(64, 32, 4, stride=2, padding=1)' -i 1x64x16x16",
+                              "convcalc compare examples/dcgan_generator.yaml",
                               "convcalc compare @model.txt -i 1x3x224x224 -f markdown"))
 def compare(
-    layers: List[str] = LAYERS_ARG,
-    input: str = INPUT_OPT,
+    layers: List[str] = typer.Argument(..., metavar="NET.yaml | LAYER...", show_default=False,
+                                       help="A YAML network spec, or PyTorch layer expressions, '->' chains, "
+                                            "nn.Sequential(...) or @FILE."),
+    input: str = typer.Option(None, "--input", "-i", metavar="SHAPE",
+                              help="Input shape: 1x3x224x224, also written 1,3,224,224 (needed for layers; "
+                                   "for a spec, overrides its input:)."),
     format: CompareFormat = typer.Option(CompareFormat.table, "--format", "-f", help="Output format."),
 ) -> None:
     """MACs of each layer under every counting convention (convcalc, torchinfo, ptflops, fvcore, thop).
@@ -160,7 +181,13 @@ def compare(
     from .api import chain_graph
     from .render import compare as rendering
 
-    comparison = compare_graph(chain_graph(layers, input, _sources(layers)))
+    spec = _spec_path(layers)
+    if spec is not None:
+        from .network import build, load
+        graph = build(load(spec), input).graph
+    else:
+        graph = chain_graph(layers, _required_input(input), _sources(layers))
+    comparison = compare_graph(graph)
     _warn(comparison.warnings)
     if format is CompareFormat.table:
         rendering.print_comparison(comparison)
@@ -284,16 +311,21 @@ def _save(path: str, array) -> None:
 
 @app.command("verify", cls=_Command, short_help="Run random tensors through the executor; check shapes and MACs.",
              epilog=_examples("convcalc verify 'Conv2d(3, 16, 3, stride=2)' ReLU 'Linear(16, 4)' -i 1x3x9x9",
+                              "convcalc verify examples/resnet18.yaml",
                               "convcalc verify @model.txt -i 1x3x224x224 -f json"))
 def verify_command(
-    layers: List[str] = LAYERS_ARG,
-    input: str = INPUT_OPT,
+    layers: List[str] = typer.Argument(..., metavar="NET.yaml | LAYER...", show_default=False,
+                                       help="A YAML network spec, or PyTorch layer expressions, '->' chains, "
+                                            "nn.Sequential(...) or @FILE."),
+    input: str = typer.Option(None, "--input", "-i", metavar="SHAPE",
+                              help="Input shape: 1x3x224x224, also written 1,3,224,224 (needed for layers; "
+                                   "for a spec, overrides its input:)."),
     format: RunFormat = typer.Option(RunFormat.table, "--format", "-f", help="Output format."),
     seed: int = SEED_OPT,
     max_memory: str = MAX_MEMORY_OPT,
 ) -> None:
-    """Push a random float32 input through the chain with the NumPy executor and check, layer
-    by layer, the output shape and the multiply-accumulates it performed (counted from the
+    """Push a random float32 input through a network spec or a chain with the NumPy executor and
+    check, layer by layer, the output shape and the multiply-accumulates it performed (counted from the
     operands of its products) against the analytic engine. Exit status 1 on any mismatch.
     """
     from .numeric.commands import verify_chain
@@ -313,8 +345,13 @@ def verify_command(
         state["advance"](f"{step.row.name} {step.row.type}")
 
     try:
-        report = verify_chain(layers, input, seed=seed, max_memory=limit, sources=_sources(layers),
-                              on_start=started, on_step=stepped)
+        spec = _spec_path(layers)
+        if spec is not None:
+            from .numeric.commands import verify_network
+            report = verify_network(spec, input, seed=seed, max_memory=limit, on_start=started, on_step=stepped)
+        else:
+            report = verify_chain(layers, _required_input(input), seed=seed, max_memory=limit,
+                                  sources=_sources(layers), on_start=started, on_step=stepped)
     finally:
         if "bar" in state:
             state["bar"].__exit__(None, None, None)

@@ -2,6 +2,7 @@
 
     run_chain(["Conv2d(1, 1, 3)"], "[[1, 2, 0, 3, 1], ...]", weight="[[1, 2, 1], ...]")
     verify_chain(["Conv2d(3, 8, 3)", "ReLU()"], "1x3x32x32")
+    verify_network("examples/tiny_resnet.yaml")            # a YAML spec, its input or --input
 """
 
 from __future__ import annotations
@@ -164,6 +165,18 @@ def verify_chain(layers: Sequence[str], input_shape: str | Sequence[int], *, see
     _check_seed(seed)
     from ..parsing import parse_shape
     analysis = walk(chain_graph(layers, parse_shape(input_shape), sources))
+    return verify_analysis(analysis, seed=seed, max_memory=max_memory, on_start=on_start, on_step=on_step)
+
+
+def verify_network(spec, input_shape: str | Sequence[int] | None = None, *, seed: int = 0,
+                   max_memory: int | None = DEFAULT_MAX_MEMORY, on_start: Callable[[Analysis], None] | None = None,
+                   on_step: Callable[[Step], None] | None = None) -> VerifyReport:
+    """Random float32 values through a YAML network spec (a path or a loaded Spec), at its
+    `input:` or at `input_shape`; per row the executed output shape and MACs against the
+    network's analysis (rows under their full dotted names)."""
+    _check_seed(seed)
+    from ..network import analyse
+    analysis = analyse(spec, input_shape).analysis
     return verify_analysis(analysis, seed=seed, max_memory=max_memory, on_start=on_start, on_step=on_step)
 
 
