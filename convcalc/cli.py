@@ -393,10 +393,10 @@ def summary(
     Layers are listed under their full dotted names (a block's layers as layer1.0.conv1); --depth
     folds deeper blocks into one row each, with their sums.
     """
-    from .network import analyse, load
+    from .network import analyse
     from .network.summary import display_rows
 
-    result = analyse(load(spec), input, dtype=dtype, convention=convention)
+    result = analyse(_load_spec(spec), input, dtype=dtype, convention=convention)
     _warn(result.analysis.warnings)
     analysis = result.analysis
     if format is Format.table:
@@ -436,7 +436,7 @@ def check(
     """
     from .network import check as checking
 
-    reports = [checking.check_file(path, dtype=dtype, convention=convention) for path in specs]
+    reports = [checking.check_file(path, dtype=dtype, convention=convention, loader=_load_spec) for path in specs]
     for r in reports:
         if r.error is not None:
             _say(f"error: {r.error}", r.error.caret(_caret_width()))
@@ -453,6 +453,50 @@ def check(
             raise ConvcalcError(f"cannot write the JUnit report: {exc.strerror or exc}",
                                 Location("--junit-xml")) from None
     raise typer.Exit(checking.status(reports))
+
+
+def _load_spec(path: str):
+    """A YAML spec, or a model file an importer reads (.onnx): the one place the CLI loads a spec."""
+    from .importers import is_onnx_path
+    if is_onnx_path(path):
+        from .importers import load_spec
+        return load_spec(path)
+    from .network import load
+    return load(path)
+
+
+@app.command("import", cls=_Command, short_help="Write an ONNX file or a PyTorch module out as a YAML spec.",
+             epilog=_examples("convcalc import model.onnx -o net.yaml",
+                              "convcalc import torchvision.models:resnet18 -i 1x3x224x224 -o resnet18.yaml"))
+def import_command(
+    model: str = typer.Argument(..., metavar="MODEL", show_default=False,
+                                help="An ONNX file (*.onnx, needs the onnx package), or a PyTorch factory "
+                                     "module.path:callable returning an nn.Module (traced with torch.fx)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", metavar="NET.yaml",
+                                         help="Write the spec there (default: standard output)."),
+    input: str = typer.Option(None, "--input", "-i", metavar="SHAPE",
+                              help="Input shape (needed for a PyTorch factory; for ONNX it overrides the "
+                                   "graph input's shape)."),
+) -> None:
+    """Turn an existing model into a convcalc network spec in YAML: one entry per layer, with `from`
+    where a layer reads other than the previous one. Operators or modules convcalc has no layer for
+    are named in the error (exit 2), never left out.
+    """
+    from .importers import import_model
+    from .network import load_text
+
+    imported = import_model(model, input)
+    text = imported.to_yaml()
+    load_text(text, model)  # the written spec must read back
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        from .errors import ConvcalcError, Location
+        raise ConvcalcError(f"cannot write {output!r}: {exc.strerror or exc}", Location("--output")) from None
 
 
 @app.command("schema", cls=_Command, short_help="The JSON Schema of the YAML network format.",
