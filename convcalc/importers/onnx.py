@@ -493,12 +493,12 @@ def _hint(node) -> str:
     if not parts:
         return ""
     path = parts[0]
-    for p in parts[1:]:
-        last = path.rsplit(".", 1)[-1]
-        if p.startswith(path + "."):
-            path = p
-        elif p.startswith(last + "."):  # downsample/downsample.0
-            path = path[:len(path) - len(last)] + p
+    for p in parts[1:]:  # each scope is named relative to an enclosing one: conv/conv.0/conv.0.0
+        segs = path.split(".")
+        for i in range(len(segs)):
+            if p.startswith(".".join(segs[i:]) + "."):
+                path = ".".join(segs[:i] + [p])
+                break
         else:
             path = f"{path}.{p}"
     if node.op_type in ("Add", "Mul", "Concat", "Flatten", "Reshape") and len(node.name.split("/")) > 2:
