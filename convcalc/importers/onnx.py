@@ -327,7 +327,7 @@ class _Reader:
         c = self.const(node.input[1], node)[0]
         r = self.rank(node.input[0], node)
         eps = a.get("epsilon", 1e-5)
-        args = [str(c)] + ([f"eps={eps!r}"] if not math.isclose(eps, 1e-5, rel_tol=1e-6) else [])
+        args = [str(c)] + ([f"eps={_num(eps)}"] if not math.isclose(eps, 1e-5, rel_tol=1e-6) else [])
         self.emit(node, f"BatchNorm{max(r - 2, 1)}d({', '.join(args)})")
 
     def op_LeakyRelu(self, node) -> None:
@@ -518,4 +518,8 @@ def _opt(key: str, values, default: int) -> list[str]:
 
 
 def _num(x: float) -> str:
-    return repr(float(x)) if x != int(x) else str(int(x))
+    """A float32 attribute as its shortest decimal (0.2 rather than 0.20000000298023224)."""
+    import numpy as np
+    if math.isfinite(x) and x == int(x):
+        return str(int(x))
+    return repr(float(str(np.float32(x))))
