@@ -519,7 +519,13 @@ def _opt(key: str, values, default: int) -> list[str]:
 
 def _num(x: float) -> str:
     """A float32 attribute as its shortest decimal (0.2 rather than 0.20000000298023224)."""
-    import numpy as np
+    import struct
+    x = float(x)
     if math.isfinite(x) and x == int(x):
         return str(int(x))
-    return repr(float(str(np.float32(x))))
+    single = struct.pack("<f", x)
+    for digits in range(1, 10):
+        text = f"{x:.{digits}g}"
+        if struct.pack("<f", float(text)) == single:
+            return repr(float(text))
+    return repr(x)
