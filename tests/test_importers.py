@@ -274,8 +274,8 @@ def _residual_model(torch):
         def forward(self, x):
             x = self.stem(x)
             x = torch.cat([x, self.block(x)], 1)
-            x = self.up(x)
-            return self.fc(torch.flatten(self.pool(x), 1))
+            x = self.pool(self.up(x))
+            return self.fc(x.view(x.size(0), -1))
 
     return Net().eval()
 

@@ -106,8 +106,9 @@ def trace(module) -> list[dict]:
         elif node.op in ("call_function", "call_method"):
             fn = node.target
             fname = _OPERATORS.get(fn) or (fn if isinstance(fn, str) else getattr(fn, "__name__", repr(fn)))
-            records.append({"name": node.name, "op": "function", "target": fname.rstrip("_") if fname.endswith("_")
-                            and not fname.startswith("_") else fname,
+            if fname.endswith("_") and not fname.startswith("_"):  # in-place methods: x.relu_(), x.add_(y)
+                fname = fname[:-1]
+            records.append({"name": node.name, "op": "function", "target": fname,
                             "args": _args(node.args), "kwargs": _args(node.kwargs)})
         else:  # placeholder, get_attr, output
             records.append({"name": node.name, "op": node.op, "target": str(node.target),
@@ -143,6 +144,7 @@ def from_records(records: list[dict], input_shape: tuple[int, ...], name: str = 
     src: dict[str, str] = {}
     entries: list[Entry] = []
     unsupported: dict[str, str] = {}
+    sizes: dict[str, tuple[str, object]] = {}  # x.size(d) nodes: (the entry x comes from, d)
     output = None
 
     def read(value, record) -> str:
@@ -175,6 +177,12 @@ def from_records(records: list[dict], input_shape: tuple[int, ...], name: str = 
             entry = Entry(namer(r["path"], cls.lower()), target, [read(args[0], r)], r["path"])
             entries.append(entry)
             src[r["name"]] = entry.name
+        elif target == "size" and args and _is_node(args[0]) and args[0]["node"] in src:
+            sizes[r["name"]] = (src[args[0]["node"]], args[1] if len(args) > 1 else kwargs.get("dim"))
+        elif target in ("view", "reshape") and _is_flatten(args, sizes, src):
+            entry = Entry(namer(r["name"], target), "Flatten()", [src[args[0]["node"]]], f"{target}(N, -1)")
+            entries.append(entry)
+            src[r["name"]] = entry.name
         else:  # a function or a tensor method
             layer, inputs = _function(target, args, kwargs, r, read)
             if layer is None:
@@ -194,6 +202,16 @@ def from_records(records: list[dict], input_shape: tuple[int, ...], name: str = 
     if not _is_node(output) or src.get(output["node"]) != entries[-1].name:
         raise ConvcalcError("expected the module to return one tensor, computed last", where)
     return Imported(name, tuple(input_shape), entries, origin=origin)
+
+
+def _is_flatten(args: list, sizes: dict, src: dict) -> bool:
+    """x.view(x.size(0), -1) or x.reshape(x.size(0), -1): a Flatten."""
+    if len(args) == 2 and isinstance(args[1], list):
+        args = [args[0], *args[1]]
+    if len(args) != 3 or not _is_node(args[0]) or args[0]["node"] not in src or args[2] != -1:
+        return False
+    size = sizes.get(args[1]["node"]) if _is_node(args[1]) else None
+    return size == (src[args[0]["node"]], 0)
 
 
 def _function(fname: str, args: list, kwargs: dict, record: dict, read):

@@ -148,7 +148,8 @@ class _Reader:
         if outputs and self.src.get(outputs[0]) != self.entries[-1].name:
             raise ConvcalcError(f"expected the graph's output {outputs[0]!r} to be computed last; got it earlier "
                                 "in the graph", self.where)
-        name = self.graph.name or os.path.splitext(os.path.basename(self.origin))[0]
+        stem = os.path.splitext(os.path.basename(self.origin))[0]
+        name = stem if self.origin.lower().endswith(".onnx") else self.graph.name or stem
         return Imported(name, self.input_shape, self.entries, origin=os.path.basename(self.origin))
 
     def attrs(self, node) -> dict:
@@ -487,7 +488,7 @@ class _Reader:
 
 def _hint(node) -> str:
     """layer1.0.conv1 from the exporter's node name /layer1/layer1.0/conv1/Conv."""
-    parts = [p for p in node.name.split("/") if p]
+    parts = [p for p in (node.name or node.output[0]).split("/") if p]
     if len(parts) > 1 and parts[-1].split("_")[0] == node.op_type:
         parts = parts[:-1]
     if not parts:
