@@ -396,7 +396,7 @@ def summary(
     from .network import analyse
     from .network.summary import display_rows
 
-    result = analyse(_load_spec(spec), input, dtype=dtype, convention=convention)
+    result = analyse(_load_spec(spec, input), input, dtype=dtype, convention=convention)
     _warn(result.analysis.warnings)
     analysis = result.analysis
     if format is Format.table:
@@ -455,12 +455,13 @@ def check(
     raise typer.Exit(checking.status(reports))
 
 
-def _load_spec(path: str):
-    """A YAML spec, or a model file an importer reads (.onnx): the one place the CLI loads a spec."""
+def _load_spec(path: str, input: str | None = None):
+    """A YAML spec, or a model file an importer reads (.onnx, at `input` when given: its padding
+    and resize sizes follow the shape): the one place the CLI loads a spec."""
     from .importers import is_onnx_path
     if is_onnx_path(path):
         from .importers import load_spec
-        return load_spec(path)
+        return load_spec(path, input)
     from .network import load
     return load(path)
 

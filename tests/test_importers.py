@@ -144,6 +144,18 @@ def test_asymmetric_pads_become_a_zero_pad_before_the_layer():
     assert result.analysis.total.output_shape == (1, 4, 5, 5)
 
 
+def test_summary_input_reaches_the_importer(capsys, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    model = graph([node("Conv", ["x", "w"], "conv", auto_pad="SAME_UPPER", strides=[2, 2])],
+                  {"w": (2, 1, 3, 3)}, [1, 1, 8, 8])
+    path = tmp_path / "same.onnx"
+    onnx.save(model, str(path))
+    code, out, err = run(capsys, "summary", str(path), "-i", "1x1x11x11", "-f", "json")
+    assert code == 0, err
+    # SAME at 11: ceil(11 / 2) = 6 (at 8 the padding worked out would give 5)
+    assert json.loads(out)["total"]["output_shape"] == [1, 2, 6, 6]
+
+
 def test_auto_pad_same_upper():
     model = graph([node("Conv", ["x", "w", "b"], "conv", auto_pad="SAME_UPPER", strides=[2, 2])],
                   {"w": (8, 3, 4, 4), "b": (8,)}, [1, 3, 9, 9])
