@@ -313,8 +313,11 @@ def verify_command(
         state["advance"](f"{step.row.name} {step.row.type}")
 
     try:
-        report = verify_chain(layers, input, seed=seed, max_memory=limit, sources=_sources(layers),
-                              on_start=started, on_step=stepped)
+        if len(layers) == 1 and _is_model_file(layers[0]):  # an .onnx file (issue 13)
+            report = _verify_model(layers[0], input, seed, limit, started, stepped)
+        else:
+            report = verify_chain(layers, input, seed=seed, max_memory=limit, sources=_sources(layers),
+                                  on_start=started, on_step=stepped)
     finally:
         if "bar" in state:
             state["bar"].__exit__(None, None, None)
@@ -453,6 +456,21 @@ def check(
             raise ConvcalcError(f"cannot write the JUnit report: {exc.strerror or exc}",
                                 Location("--junit-xml")) from None
     raise typer.Exit(checking.status(reports))
+
+
+def _is_model_file(path: str) -> bool:
+    from .importers import is_onnx_path
+    return is_onnx_path(path)
+
+
+def _verify_model(path: str, input: str, seed: int, limit, started, stepped):
+    """verify on an imported model: its whole graph, at --input."""
+    from .network import analyse
+    from .numeric.commands import _check_seed, verify_analysis
+
+    _check_seed(seed)
+    analysis = analyse(_load_spec(path, input), input).analysis
+    return verify_analysis(analysis, seed=seed, max_memory=limit, on_start=started, on_step=stepped)
 
 
 def _load_spec(path: str, input: str | None = None):

@@ -389,3 +389,14 @@ def test_bad_factory_gives_one_line(capsys, target, message):
     code, out, err = run(capsys, "import", target, "-i", "1x3x8x8")
     assert code == 2 and out == "" and err.count("\n") == 1
     assert message in err
+
+
+def test_verify_runs_an_onnx_file(capsys):
+    pytest.importorskip("onnx")
+    code, out, err = run(capsys, "verify", str(FIXTURES / "importers" / "resnet18.onnx"), "-i", "1x3x32x32",
+                         "-f", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["verified"] is True and report["mismatches"] == 0
+    # the first convolution at 32x32: 64 x 16 x 16 outputs of 7 x 7 x 3 products each
+    assert report["layers"][0]["executed"]["macs"] == 64 * 16 * 16 * 7 * 7 * 3
