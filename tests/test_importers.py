@@ -201,6 +201,18 @@ def test_operator_attributes_map_to_layers():
     assert result.analysis.total.params == 8 * 9 + 16 * 5 + 5
 
 
+def test_older_opsets_read_attributes():
+    # before opset 11 Clip's bounds and Pad's pads are attributes; Upsample takes scales
+    model = graph([node("Clip", ["x"], "r6", min=0.0, max=6.0),
+                   node("Pad", ["r6"], "pad", pads=[0, 0, 1, 2, 0, 0, 3, 4], value=1.5),
+                   node("Upsample", ["pad", "scales"], "up", mode="nearest")],
+                  {"scales": [1.0, 1.0, 3.0, 2.0]}, [1, 2, 4, 4], opset=10)
+    assert [e.layer for e in imported(model).entries] == [
+        "ReLU6()", "ConstantPad2d((2, 4, 1, 3), 1.5)", "Upsample(scale_factor=(3, 2))"]
+    # H: (4 + 1 + 3) * 3 = 24; W: (4 + 2 + 4) * 2 = 20
+    assert analysed(imported(model)).analysis.total.output_shape == (1, 2, 24, 20)
+
+
 def test_conv_transpose_and_gemm():
     model = graph([node("ConvTranspose", ["x", "w", "b"], "up", strides=[2, 2], pads=[1, 1, 1, 1],
                         output_padding=[1, 1]),
