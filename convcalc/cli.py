@@ -346,7 +346,9 @@ def verify_command(
 
     try:
         spec = _spec_path(layers)
-        if spec is not None:
+        if len(layers) == 1 and _is_model_file(layers[0]):  # an .onnx file (issue 13)
+            report = _verify_model(layers[0], input, seed, limit, started, stepped)
+        elif spec is not None:
             from .numeric.commands import verify_network
             report = verify_network(spec, input, seed=seed, max_memory=limit, on_start=started, on_step=stepped)
         else:
@@ -430,10 +432,10 @@ def summary(
     Layers are listed under their full dotted names (a block's layers as layer1.0.conv1); --depth
     folds deeper blocks into one row each, with their sums.
     """
-    from .network import analyse, load
+    from .network import analyse
     from .network.summary import display_rows
 
-    result = analyse(load(spec), input, dtype=dtype, convention=convention)
+    result = analyse(_load_spec(spec, input), input, dtype=dtype, convention=convention)
     _warn(result.analysis.warnings)
     analysis = result.analysis
     if format is Format.table:
@@ -473,7 +475,7 @@ def check(
     """
     from .network import check as checking
 
-    reports = [checking.check_file(path, dtype=dtype, convention=convention) for path in specs]
+    reports = [checking.check_file(path, dtype=dtype, convention=convention, loader=_load_spec) for path in specs]
     for r in reports:
         if r.error is not None:
             _say(f"error: {r.error}", r.error.caret(_caret_width()))
@@ -490,6 +492,66 @@ def check(
             raise ConvcalcError(f"cannot write the JUnit report: {exc.strerror or exc}",
                                 Location("--junit-xml")) from None
     raise typer.Exit(checking.status(reports))
+
+
+def _is_model_file(path: str) -> bool:
+    from .importers import is_onnx_path
+    return is_onnx_path(path)
+
+
+def _verify_model(path: str, input: str, seed: int, limit, started, stepped):
+    """verify on an imported model: its whole graph, at --input."""
+    from .network import analyse
+    from .numeric.commands import check_seed, verify_analysis
+
+    check_seed(seed)
+    analysis = analyse(_load_spec(path, input), input).analysis
+    return verify_analysis(analysis, seed=seed, max_memory=limit, on_start=started, on_step=stepped)
+
+
+def _load_spec(path: str, input: str | None = None):
+    """A YAML spec, or a model file an importer reads (.onnx, at `input` when given: its padding
+    and resize sizes follow the shape): the one place the CLI loads a spec."""
+    from .importers import is_onnx_path
+    if is_onnx_path(path):
+        from .importers import load_spec
+        return load_spec(path, input)
+    from .network import load
+    return load(path)
+
+
+@app.command("import", cls=_Command, short_help="Write an ONNX file or a PyTorch module out as a YAML spec.",
+             epilog=_examples("convcalc import model.onnx -o net.yaml",
+                              "convcalc import torchvision.models:resnet18 -i 1x3x224x224 -o resnet18.yaml"))
+def import_command(
+    model: str = typer.Argument(..., metavar="MODEL", show_default=False,
+                                help="An ONNX file (*.onnx, needs the onnx package), or a PyTorch factory "
+                                     "module.path:callable returning an nn.Module (traced with torch.fx)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", metavar="NET.yaml",
+                                         help="Write the spec there (default: standard output)."),
+    input: str = typer.Option(None, "--input", "-i", metavar="SHAPE",
+                              help="Input shape (needed for a PyTorch factory; for ONNX it overrides the "
+                                   "graph input's shape)."),
+) -> None:
+    """Turn an existing model into a convcalc network spec in YAML: one entry per layer, with `from`
+    where a layer reads other than the previous one. Operators or modules convcalc has no layer for
+    are named in the error (exit 2), never left out.
+    """
+    from .importers import import_model
+    from .network import load_text
+
+    imported = import_model(model, input)
+    text = imported.to_yaml()
+    load_text(text, model)  # the written spec must read back
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        from .errors import ConvcalcError, Location
+        raise ConvcalcError(f"cannot write {output!r}: {exc.strerror or exc}", Location("--output")) from None
 
 
 @app.command("schema", cls=_Command, short_help="The JSON Schema of the YAML network format.",

@@ -38,12 +38,13 @@ class Report:
         return 2 if self.error is not None else 0 if self.passed else 1
 
 
-def check_file(path: str, dtype: str | None = None, convention: object = None) -> Report:
+def check_file(path: str, dtype: str | None = None, convention: object = None, loader=None) -> Report:
+    """`loader` reads the path into a Spec (default: the YAML loader; the CLI's also reads .onnx)."""
     from . import analyse, load
 
     source = path
     try:
-        spec = load(path)
+        spec = (loader or load)(path)
         source = spec.source
         expectations = read_expect(spec)
         try:

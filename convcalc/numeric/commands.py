@@ -28,7 +28,7 @@ LAYOUTS = {ConvNd: "C_out, C_in/groups, *kernel", ConvTransposeNd: "C_in, C_out/
            Linear: "out_features, in_features"}
 
 
-def _check_seed(seed: int) -> None:
+def check_seed(seed: int) -> None:
     if seed < 0:
         raise ConvcalcError(f"expected a non-negative integer; got {seed}", Location("--seed"))
 
@@ -49,7 +49,7 @@ def run_chain(layers: Sequence[str], input: str, *, weight: str | None = None, b
     """Real values through a chain. A bare spatial array (a 5×5 input) for a first layer
     with one input channel is read as 1×1×5×5, and the output shown without those axes
     when it has them too."""
-    _check_seed(seed)
+    check_seed(seed)
     x = read_array(input, "--input")
     dtype = compute_dtype(x.dtype, "--input")
     if x.ndim == 0:
@@ -162,7 +162,7 @@ def verify_chain(layers: Sequence[str], input_shape: str | Sequence[int], *, see
                  on_step: Callable[[Step], None] | None = None) -> VerifyReport:
     """Random float32 values through the chain; per row the executed output shape and
     multiply-accumulates against the analysis'."""
-    _check_seed(seed)
+    check_seed(seed)
     from ..parsing import parse_shape
     analysis = walk(chain_graph(layers, parse_shape(input_shape), sources))
     return verify_analysis(analysis, seed=seed, max_memory=max_memory, on_start=on_start, on_step=on_step)
@@ -174,7 +174,7 @@ def verify_network(spec, input_shape: str | Sequence[int] | None = None, *, seed
     """Random float32 values through a YAML network spec (a path or a loaded Spec), at its
     `input:` or at `input_shape`; per row the executed output shape and MACs against the
     network's analysis (rows under their full dotted names)."""
-    _check_seed(seed)
+    check_seed(seed)
     from ..network import analyse
     analysis = analyse(spec, input_shape).analysis
     return verify_analysis(analysis, seed=seed, max_memory=max_memory, on_start=on_start, on_step=on_step)
