@@ -12,6 +12,12 @@ CPU kernels write it: alpha = rstd × weight, beta = bias − mean × alpha, y =
 InstanceNorm with track_running_stats uses its running statistics in eval(), exactly
 as BatchNorm does.
 
+These three compute in float64 whatever the float input, and round once to its dtype.
+In float32, x × alpha and mean × alpha are large next to their difference when a
+group's values are nearly equal (one value per group: exactly equal), and their
+float32 rounding (PyTorch's) can exceed the result itself; in float64 it stays far below
+float32's resolution.  Their blocks of rows stay within `ctx.chunk_bytes` in float64.
+
 LocalResponseNorm is F.local_response_norm: the squares averaged over a window of
 `size` channels (zero-padded by size//2 before and (size−1)//2 after, divisor `size`),
 then x / (k + alpha × average)^beta.  PyTorch averages with avg_pool2d (3-D input) or
@@ -22,9 +28,9 @@ Softmax2d is the softmax over the channels (dim −3) at every position.
 
 No family here multiplies-and-accumulates in the analytic engine (their MACs are 0),
 so nothing goes through ctx.matmul / ctx.einsum.  Integer input is refused as PyTorch
-refuses it (LocalResponseNorm's int64 aside); float16 is computed in float32 and
-rounded once (LocalResponseNorm rounds after every operation, as its chain of tensor
-operations does).
+refuses it (LocalResponseNorm's int64 aside).  Softmax2d computes float16 in float32
+and rounds once; LocalResponseNorm rounds float16 after every operation, as its chain
+of tensor operations does.
 """
 
 from __future__ import annotations
@@ -39,6 +45,9 @@ from .kernel_support import accept, compute_dtype, parameter, row_blocks
 from .kernels import kernel, parameters
 
 # ------------------------------------------------------------------ shared pieces
+
+#: what GroupNorm, LayerNorm and InstanceNorm compute in (see above)
+STATS = np.dtype(np.float64)
 
 
 def _moments(rows: np.ndarray, work: np.dtype, chunk_bytes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +126,7 @@ def group_norm(layer: GroupNorm, inputs, params, ctx) -> np.ndarray:
     layer.output_shape([x.shape])
     if x.size == 0:
         return np.empty(x.shape, dtype=x.dtype)
-    work = compute_dtype(x.dtype)
+    work = STATS
     channels = x.shape[1]
     declared = group_norm_params(layer)
     weight = _vector(layer, params, declared, "weight", channels, 1.0, work)
@@ -154,7 +163,7 @@ def instance_norm(layer: InstanceNormNd, inputs, params, ctx) -> np.ndarray:
     unbatched = x.ndim == layer.ndim + 1
     if unbatched:
         x = x[None]
-    work = compute_dtype(x.dtype)
+    work = STATS
     channels = x.shape[1]
     declared = instance_norm_params(layer)
     weight = _vector(layer, params, declared, "weight", channels, 1.0, work)
@@ -194,7 +203,7 @@ def layer_norm(layer: LayerNorm, inputs, params, ctx) -> np.ndarray:
     layer.output_shape([x.shape])
     if x.size == 0:
         return np.empty(x.shape, dtype=x.dtype)
-    work = compute_dtype(x.dtype)
+    work = STATS
     length = math.prod(layer.normalized_shape)
     declared = layer_norm_params(layer)
     weight = _vector(layer, params, declared, "weight", length, 1.0, work)
