@@ -159,3 +159,19 @@ def test_empty_outputs_and_dtypes_as_torch(expr, shape, dtype):
     except Exception as exc:  # noqa: BLE001 - torch's refusal is the expectation
         expected, error = None, exc
     check_against_torch(("", expr, [x], {}, expected, error))
+
+
+@pytest.mark.parametrize("expr", [
+    "GroupNorm(2, 6)", "GroupNorm(3, 6, bias=False)", "GroupNorm(1, 4, affine=False)",
+    "LayerNorm((3, 4))", "LayerNorm(5, bias=False)", "LayerNorm(5, elementwise_affine=False)",
+    "InstanceNorm1d(3)", "InstanceNorm2d(3, affine=True)", "InstanceNorm3d(2, track_running_stats=True)",
+    "InstanceNorm2d(4, affine=True, bias=False, track_running_stats=True)",
+    "BatchNorm2d(3)", "PReLU(4)", "LocalResponseNorm(3)", "Softmax2d()", "Unfold(2)", "Fold(4, 2)",
+])
+def test_parameter_layouts_are_torchs_state_dict(expr):
+    """Names and shapes of every parameter and buffer, num_batches_tracked (a training
+    counter) aside."""
+    from convcalc.numeric.execute import parameter_layout
+    module = eval(f"nn.{expr}", {"nn": torch.nn})  # literals only: the list above
+    expected = {k: tuple(v.shape) for k, v in module.state_dict().items() if k != "num_batches_tracked"}
+    assert parameter_layout(build_layer(expr)) == expected

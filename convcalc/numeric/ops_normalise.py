@@ -3,9 +3,9 @@
 GroupNorm, LayerNorm and InstanceNorm without running statistics normalise with the
 input's own mean and biased variance, taken over each group (N × groups rows of
 C/groups × spatial values), each instance (N × C rows of spatial values) or the
-trailing `normalized_shape` (one row per leading index).  The statistics are made row
-block by row block (two passes: the mean, then the mean squared deviation), so the
-scratch stays within `ctx.chunk_bytes`.  Where the affine scale is per channel
+trailing `normalized_shape` (one row per leading index).  The statistics are made in
+two passes (the mean, then the mean squared deviation) over blocks of rows, or of part
+of a row where one row is over `ctx.chunk_bytes`, so the scratch stays within it.  Where the affine scale is per channel
 (GroupNorm, InstanceNorm) it folds into one multiply-add per element, as PyTorch's
 CPU kernels write it: alpha = rstd × weight, beta = bias − mean × alpha, y = x × alpha
 + beta.  LayerNorm's scale is per element: y = (x × rstd − mean × rstd) × weight + bias.
@@ -41,8 +41,9 @@ import numpy as np
 
 from ..layers.elementwise import Softmax2d
 from ..layers.norm import GroupNorm, InstanceNormNd, LayerNorm, LocalResponseNorm
-from .kernel_support import accept, compute_dtype, parameter, row_blocks
+from .kernel_support import accept, compute_dtype, parameter
 from .kernels import kernel, parameters
+from .ops_conv import chunks
 
 # ------------------------------------------------------------------ shared pieces
 
@@ -51,19 +52,22 @@ STATS = np.dtype(np.float64)
 
 
 def _moments(rows: np.ndarray, work: np.dtype, chunk_bytes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and biased variance of each row of a 2-D array, in `work`, a block of rows at a
-    time (each block's deviations are its only scratch)."""
+    """Mean and biased variance of each row of a 2-D array, in `work`: two passes (the sums,
+    then the squared deviations from the mean) over blocks of whole rows, or of part of
+    one row where a row alone is over `chunk_bytes`, whose deviations are the only scratch."""
     count, length = rows.shape
-    mean = np.empty(count, dtype=work)
-    var = np.empty(count, dtype=work)
-    for block in row_blocks(count, 2 * length * work.itemsize, chunk_bytes):
-        part = rows[block].astype(work, copy=False)
-        m = part.mean(axis=1, dtype=work)
-        deviation = part - m[:, None]
+    blocks = list(chunks((count, length), 2 * work.itemsize, chunk_bytes))
+    total = np.zeros(count, dtype=work)
+    for r, c in blocks:
+        total[r] += rows[r, c].sum(axis=1, dtype=work)
+    mean = total / work.type(length)
+    squares = np.zeros(count, dtype=work)
+    for r, c in blocks:
+        deviation = rows[r, c].astype(work, copy=True)
+        deviation -= mean[r, None]
         deviation *= deviation
-        mean[block] = m
-        var[block] = deviation.mean(axis=1, dtype=work)
-    return mean, var
+        squares[r] += deviation.sum(axis=1)
+    return mean, squares / work.type(length)
 
 
 def _rstd(var: np.ndarray, eps: float, work: np.dtype) -> np.ndarray:
@@ -81,13 +85,13 @@ def _vector(layer, params: dict, declared: dict, name: str, size: int, default: 
 def _scale_rows(x: np.ndarray, alpha: np.ndarray, beta: np.ndarray, work: np.dtype,
                 chunk_bytes: int) -> np.ndarray:
     """x × alpha + beta for x of shape (rows, channels, inner) and alpha, beta of shape
-    (rows, channels), written into a new array of x's dtype a block of rows at a time."""
+    (rows, channels), in `work`, written into a new array of x's dtype block by block."""
     out = np.empty(x.shape, dtype=x.dtype)
-    per_row = 2 * math.prod(x.shape[1:]) * work.itemsize
-    for block in row_blocks(x.shape[0], per_row, chunk_bytes):
+    for block in chunks(x.shape, 2 * work.itemsize, chunk_bytes):
+        r, c = block[:2]
         y = x[block].astype(work, copy=True)
-        y *= alpha[block, :, None]
-        y += beta[block, :, None]
+        y *= alpha[r, c, None]
+        y += beta[r, c, None]
         out[block] = y
     return out
 
@@ -213,13 +217,13 @@ def layer_norm(layer: LayerNorm, inputs, params, ctx) -> np.ndarray:
     rstd = _rstd(var, layer.eps, work)
     shift = -mean * rstd
     out = np.empty(rows.shape, dtype=x.dtype)
-    for block in row_blocks(rows.shape[0], 2 * length * work.itemsize, ctx.chunk_bytes):
-        y = rows[block].astype(work, copy=True)
-        y *= rstd[block, None]
-        y += shift[block, None]
-        y *= weight
-        y += bias
-        out[block] = y
+    for r, c in chunks(rows.shape, 2 * work.itemsize, ctx.chunk_bytes):
+        y = rows[r, c].astype(work, copy=True)
+        y *= rstd[r, None]
+        y += shift[r, None]
+        y *= weight[c]
+        y += bias[c]
+        out[r, c] = y
     return out.reshape(x.shape)
 
 
@@ -258,11 +262,14 @@ def local_response_norm(layer: LocalResponseNorm, inputs, params, ctx) -> np.nda
     inner = math.prod(x.shape[2:])
     rows = x.reshape(batch, channels, inner)
     out = np.empty(rows.shape, dtype=step)
-    per_row = 4 * (channels + size) * inner * max(work.itemsize, x.itemsize)
-    for block in row_blocks(batch, per_row, ctx.chunk_bytes):
+    # a block of positions (sample, spatial index) with all their channels: about five
+    # arrays of the channels and their padding per position live at once
+    per_position = 5 * (channels + size) * max(work.itemsize, x.itemsize)
+    for b, i in chunks((batch, inner), per_position, ctx.chunk_bytes):
+        block = (b, slice(None), i)
         part = rows[block]
         squares = part * part if integer else rounded(part.astype(work) * part.astype(work))
-        padded = np.zeros((squares.shape[0], channels + before + after, inner), dtype=squares.dtype)
+        padded = np.zeros((squares.shape[0], channels + before + after, squares.shape[2]), dtype=squares.dtype)
         padded[:, before:before + channels] = squares
         del squares
         total = padded[:, 0:channels].copy()
