@@ -77,6 +77,10 @@ def _traced_peak(fn):
     (["LocalResponseNorm(5)", "Unfold(5, padding=6, stride=2)", "Fold(64, 5, padding=6, stride=2)"],
      (1, 16, 64, 64), None),
     (["LayerNorm((32, 32))", "GroupNorm(4, 8)", "InstanceNorm2d(8)"], (8, 8, 32, 32), 3 << 20),
+    # one row bigger than a chunk (768 KiB): the statistics split it; LayerNorm's weight and
+    # bias are as large as the input and stay float32
+    (["GroupNorm(1, 8)", "LayerNorm((8, 128, 128))", "LocalResponseNorm(5)",
+      "InstanceNorm2d(8, track_running_stats=True)", "Softmax2d()"], (1, 8, 128, 128), 6 << 20),
 ])
 def test_estimate_bounds_the_measured_peak(layers, shape, max_memory):
     analysis = convcalc.analyze(layers, shape)

@@ -76,9 +76,13 @@ def _rstd(var: np.ndarray, eps: float, work: np.dtype) -> np.ndarray:
 
 def _vector(layer, params: dict, declared: dict, name: str, size: int, default: float,
             work: np.dtype) -> np.ndarray:
-    """A declared parameter (required, `size` values), or PyTorch's value without it."""
+    """A declared parameter (required, `size` values), or PyTorch's value without it.  A
+    float parameter keeps its type (blocks of it are widened as they are used: a
+    LayerNorm's weight can be as large as its input), others are converted to `work`."""
     if name in declared:
-        return parameter(layer, params, name, size, work)
+        given = params.get(name)
+        kind = np.asarray(given).dtype if given is not None else work
+        return parameter(layer, params, name, size, kind if kind.kind == "f" else work)
     return np.full(size, default, dtype=work)
 
 
@@ -175,8 +179,8 @@ def instance_norm(layer: InstanceNormNd, inputs, params, ctx) -> np.ndarray:
     if x.size == 0:
         out = np.empty(x.shape, dtype=x.dtype)
     elif layer.track_running_stats:
-        mean = _vector(layer, params, declared, "running_mean", channels, 0.0, work)
-        var = _vector(layer, params, declared, "running_var", channels, 1.0, work)
+        mean = _vector(layer, params, declared, "running_mean", channels, 0.0, work).astype(work)
+        var = _vector(layer, params, declared, "running_var", channels, 1.0, work).astype(work)
         alpha = _rstd(var, layer.eps, work) * weight
         beta = bias - mean * alpha
         batch = x.shape[0]
