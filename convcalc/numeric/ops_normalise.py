@@ -3,20 +3,21 @@
 GroupNorm, LayerNorm and InstanceNorm without running statistics normalise with the
 input's own mean and biased variance, taken over each group (N × groups rows of
 C/groups × spatial values), each instance (N × C rows of spatial values) or the
-trailing `normalized_shape` (one row per leading index).  The statistics are made in
-two passes (the mean, then the mean squared deviation) over blocks of rows, or of part
-of a row where one row is over `ctx.chunk_bytes`, so the scratch stays within it.  Where the affine scale is per channel
-(GroupNorm, InstanceNorm) it folds into one multiply-add per element, as PyTorch's
-CPU kernels write it: alpha = rstd × weight, beta = bias − mean × alpha, y = x × alpha
-+ beta.  LayerNorm's scale is per element: y = (x × rstd − mean × rstd) × weight + bias.
-InstanceNorm with track_running_stats uses its running statistics in eval(), exactly
-as BatchNorm does.
+trailing `normalized_shape` (one row per leading index): y = (x − mean) × rstd ×
+weight + bias, rstd = 1/sqrt(variance + eps), the weight and bias per channel
+(GroupNorm, InstanceNorm) or per element (LayerNorm).  The work goes in blocks of about
+an L2 cache (never over `ctx.chunk_bytes`): a block of whole rows in one pass; a row
+bigger than a block in three (the sums, the squared deviations from the mean, the
+normalisation).  InstanceNorm with track_running_stats uses its running statistics in
+eval(), exactly as BatchNorm does: alpha = rstd × weight, beta = bias − mean × alpha,
+y = x × alpha + beta.
 
 These three compute in float64 whatever the float input, and round once to its dtype.
-In float32, x × alpha and mean × alpha are large next to their difference when a
-group's values are nearly equal (one value per group: exactly equal), and their
-float32 rounding (PyTorch's) can exceed the result itself; in float64 it stays far below
-float32's resolution.  Their blocks of rows stay within `ctx.chunk_bytes` in float64.
+PyTorch's float32 kernels fold the statistics into x × alpha + beta; when a group's
+values are nearly equal (one value per group: exactly equal), x × alpha and mean ×
+alpha are large next to their difference and their float32 rounding can exceed the
+result itself.  In float64 the error stays far below float32's resolution (the tests
+hold such cases to torch's float64 answer, not to its float32 rounding).
 
 LocalResponseNorm is F.local_response_norm: the squares averaged over a window of
 `size` channels (zero-padded by size//2 before and (size−1)//2 after, divisor `size`),
@@ -36,6 +37,7 @@ of tensor operations does.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 
@@ -43,7 +45,7 @@ from ..layers.elementwise import Softmax2d
 from ..layers.norm import GroupNorm, InstanceNormNd, LayerNorm, LocalResponseNorm
 from .kernel_support import accept, compute_dtype, parameter
 from .kernels import kernel, parameters
-from .ops_conv import chunks
+from .ops_conv import BLOCK, chunks
 
 # ------------------------------------------------------------------ shared pieces
 
@@ -51,39 +53,77 @@ from .ops_conv import chunks
 STATS = np.dtype(np.float64)
 
 
-def _moments(rows: np.ndarray, work: np.dtype, chunk_bytes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and biased variance of each row of a 2-D array, in `work`: two passes (the sums,
-    then the squared deviations from the mean) over blocks of whole rows, or of part of
-    one row where a row alone is over `chunk_bytes`, whose deviations are the only scratch."""
-    count, length = rows.shape
-    blocks = list(chunks((count, length), 2 * work.itemsize, chunk_bytes))
-    total = np.zeros(count, dtype=work)
-    for r, c in blocks:
-        total[r] += rows[r, c].sum(axis=1, dtype=work)
-    mean = total / work.type(length)
-    squares = np.zeros(count, dtype=work)
-    for r, c in blocks:
-        deviation = rows[r, c].astype(work, copy=True)
-        deviation -= mean[r, None]
-        deviation *= deviation
-        squares[r] += deviation.sum(axis=1)
-    return mean, squares / work.type(length)
+def _block(chunk_bytes: int) -> int:
+    """The scratch of one block: about an L2 cache, as the convolutions' blocks (a block
+    that stays in cache through its several passes beats whole-tensor passes), never over
+    the chunk."""
+    return min(BLOCK, chunk_bytes)
+
+
+#: the weight and bias of a block x3[r, p, q], broadcastable to it (None: not applied)
+Affine = Callable[[slice, slice, slice], "tuple[np.ndarray | None, np.ndarray | None]"]
+
+
+def _normalise(x3: np.ndarray, eps: float, work: np.dtype, chunk_bytes: int, affine: Affine) -> np.ndarray:
+    """(x − mean) × rstd × weight + bias for x3 of shape (R, P, Q), the mean and biased
+    variance taken over each x3[r], computed in `work` block by block into a new array of
+    x3's dtype.  Blocks of whole x3[r] are done in one pass each; where one x3[r] is
+    over a block, two passes make the statistics (the sums, then the squared deviations
+    from the mean) and a third normalises."""
+    rows, p_size, q_size = x3.shape
+    count = work.type(p_size * q_size)
+    out = np.empty(x3.shape, dtype=x3.dtype)
+    blocks = list(chunks(x3.shape, work.itemsize, _block(chunk_bytes)))
+    whole = slice(None)
+    if all(p == whole and q == whole for _, p, q in blocks):
+        for r, p, q in blocks:
+            y = x3[r].astype(work, copy=True)
+            y -= y.sum(axis=(1, 2), keepdims=True) / count
+            variance = np.square(y).sum(axis=(1, 2), keepdims=True) / count
+            y *= _rstd(variance, eps, work)
+            out[r] = _apply(y, affine(r, p, q))
+        return out
+    total = np.zeros(rows, dtype=work)
+    for r, p, q in blocks:
+        total[r] += x3[r, p, q].sum(axis=(1, 2), dtype=work)
+    mean = (total / count)[:, None, None]
+    squares = np.zeros(rows, dtype=work)
+    for r, p, q in blocks:
+        deviation = x3[r, p, q].astype(work, copy=True)
+        deviation -= mean[r]
+        np.multiply(deviation, deviation, out=deviation)
+        squares[r] += deviation.sum(axis=(1, 2))
+    rstd = _rstd(squares / count, eps, work)[:, None, None]
+    for r, p, q in blocks:
+        y = x3[r, p, q].astype(work, copy=True)
+        y -= mean[r]
+        y *= rstd[r]
+        out[r, p, q] = _apply(y, affine(r, p, q))
+    return out
+
+
+def _apply(y: np.ndarray, factors) -> np.ndarray:
+    weight, bias = factors
+    if weight is not None:
+        y *= weight
+    if bias is not None:
+        y += bias
+    return y
 
 
 def _rstd(var: np.ndarray, eps: float, work: np.dtype) -> np.ndarray:
     return work.type(1) / np.sqrt(var + work.type(eps))
 
 
-def _vector(layer, params: dict, declared: dict, name: str, size: int, default: float,
-            work: np.dtype) -> np.ndarray:
-    """A declared parameter (required, `size` values), or PyTorch's value without it.  A
-    float parameter keeps its type (blocks of it are widened as they are used: a
-    LayerNorm's weight can be as large as its input), others are converted to `work`."""
-    if name in declared:
-        given = params.get(name)
-        kind = np.asarray(given).dtype if given is not None else work
-        return parameter(layer, params, name, size, kind if kind.kind == "f" else work)
-    return np.full(size, default, dtype=work)
+def _vector(layer, params: dict, declared: dict, name: str, size: int) -> np.ndarray | None:
+    """A declared parameter (required, `size` values), or None.  A float parameter keeps its
+    type (blocks of it are widened as they are used: a LayerNorm's weight can be as large as
+    its input), others are converted to float64."""
+    if name not in declared:
+        return None
+    given = params.get(name)
+    kind = np.asarray(given).dtype if given is not None else STATS
+    return parameter(layer, params, name, size, kind if kind.kind == "f" else STATS)
 
 
 def _scale_rows(x: np.ndarray, alpha: np.ndarray, beta: np.ndarray, work: np.dtype,
@@ -91,7 +131,7 @@ def _scale_rows(x: np.ndarray, alpha: np.ndarray, beta: np.ndarray, work: np.dty
     """x × alpha + beta for x of shape (rows, channels, inner) and alpha, beta of shape
     (rows, channels), in `work`, written into a new array of x's dtype block by block."""
     out = np.empty(x.shape, dtype=x.dtype)
-    for block in chunks(x.shape, 2 * work.itemsize, chunk_bytes):
+    for block in chunks(x.shape, work.itemsize, _block(chunk_bytes)):
         r, c = block[:2]
         y = x[block].astype(work, copy=True)
         y *= alpha[r, c, None]
@@ -100,19 +140,18 @@ def _scale_rows(x: np.ndarray, alpha: np.ndarray, beta: np.ndarray, work: np.dty
     return out
 
 
-def _by_channel_statistics(x: np.ndarray, groups: int, weight: np.ndarray, bias: np.ndarray,
-                           eps: float, work: np.dtype, chunk_bytes: int) -> np.ndarray:
+def _by_channel_statistics(x: np.ndarray, groups: int, weight, bias, eps: float, chunk_bytes: int) -> np.ndarray:
     """Normalise x (N, C, *spatial) with the statistics of each of `groups` channel groups
-    of each sample, then scale and shift per channel (weight, bias: C values)."""
+    of each sample, then scale and shift per channel (weight, bias: C values, or None)."""
     batch, channels = x.shape[:2]
-    inner = math.prod(x.shape[2:])
-    mean, var = _moments(x.reshape(batch * groups, (channels // groups) * inner), work, chunk_bytes)
-    rstd = _rstd(var, eps, work).reshape(batch, groups, 1)
-    alpha = (rstd * weight.reshape(1, groups, -1)).reshape(batch, channels)
-    beta = bias.reshape(1, channels) - (mean.reshape(batch, groups, 1) * alpha.reshape(batch, groups, -1)
-                                        ).reshape(batch, channels)
-    out = _scale_rows(x.reshape(batch, channels, inner), alpha, beta, work, chunk_bytes)
-    return out.reshape(x.shape)
+    per_group = channels // groups
+    x3 = x.reshape(batch * groups, per_group, math.prod(x.shape[2:]))
+    by_group = [v.reshape(groups, per_group) if v is not None else None for v in (weight, bias)]
+
+    def affine(r: slice, p: slice, q: slice):
+        group = np.arange(*r.indices(x3.shape[0])) % groups  # row n·groups + g holds group g
+        return tuple(v[group][:, p, None] if v is not None else None for v in by_group)
+    return _normalise(x3, eps, STATS, chunk_bytes, affine).reshape(x.shape)
 
 
 # ------------------------------------------------------------------ GroupNorm
@@ -134,12 +173,11 @@ def group_norm(layer: GroupNorm, inputs, params, ctx) -> np.ndarray:
     layer.output_shape([x.shape])
     if x.size == 0:
         return np.empty(x.shape, dtype=x.dtype)
-    work = STATS
     channels = x.shape[1]
     declared = group_norm_params(layer)
-    weight = _vector(layer, params, declared, "weight", channels, 1.0, work)
-    bias = _vector(layer, params, declared, "bias", channels, 0.0, work)
-    return _by_channel_statistics(x, layer.num_groups, weight, bias, layer.eps, work, ctx.chunk_bytes)
+    weight = _vector(layer, params, declared, "weight", channels)
+    bias = _vector(layer, params, declared, "bias", channels)
+    return _by_channel_statistics(x, layer.num_groups, weight, bias, layer.eps, ctx.chunk_bytes)
 
 
 # ------------------------------------------------------------------ InstanceNormNd
@@ -171,23 +209,22 @@ def instance_norm(layer: InstanceNormNd, inputs, params, ctx) -> np.ndarray:
     unbatched = x.ndim == layer.ndim + 1
     if unbatched:
         x = x[None]
-    work = STATS
     channels = x.shape[1]
     declared = instance_norm_params(layer)
-    weight = _vector(layer, params, declared, "weight", channels, 1.0, work)
-    bias = _vector(layer, params, declared, "bias", channels, 0.0, work)
+    weight = _vector(layer, params, declared, "weight", channels)
+    bias = _vector(layer, params, declared, "bias", channels)
     if x.size == 0:
         out = np.empty(x.shape, dtype=x.dtype)
-    elif layer.track_running_stats:
-        mean = _vector(layer, params, declared, "running_mean", channels, 0.0, work).astype(work)
-        var = _vector(layer, params, declared, "running_var", channels, 1.0, work).astype(work)
-        alpha = _rstd(var, layer.eps, work) * weight
-        beta = bias - mean * alpha
+    elif layer.track_running_stats:  # as BatchNorm: alpha = rstd × weight, beta = bias − mean × alpha
+        mean = _vector(layer, params, declared, "running_mean", channels).astype(STATS)
+        var = _vector(layer, params, declared, "running_var", channels).astype(STATS)
+        alpha = _rstd(var, layer.eps, STATS) * (weight if weight is not None else 1.0)
+        beta = (bias if bias is not None else 0.0) - mean * alpha
         batch = x.shape[0]
         out = _scale_rows(x.reshape(batch, channels, -1), np.broadcast_to(alpha, (batch, channels)),
-                          np.broadcast_to(beta, (batch, channels)), work, ctx.chunk_bytes).reshape(x.shape)
+                          np.broadcast_to(beta, (batch, channels)), STATS, ctx.chunk_bytes).reshape(x.shape)
     else:
-        out = _by_channel_statistics(x, channels, weight, bias, layer.eps, work, ctx.chunk_bytes)
+        out = _by_channel_statistics(x, channels, weight, bias, layer.eps, ctx.chunk_bytes)
     return out[0] if unbatched else out
 
 
@@ -211,24 +248,14 @@ def layer_norm(layer: LayerNorm, inputs, params, ctx) -> np.ndarray:
     layer.output_shape([x.shape])
     if x.size == 0:
         return np.empty(x.shape, dtype=x.dtype)
-    work = STATS
     length = math.prod(layer.normalized_shape)
     declared = layer_norm_params(layer)
-    weight = _vector(layer, params, declared, "weight", length, 1.0, work)
-    bias = _vector(layer, params, declared, "bias", length, 0.0, work)
-    rows = x.reshape(-1, length)
-    mean, var = _moments(rows, work, ctx.chunk_bytes)
-    rstd = _rstd(var, layer.eps, work)
-    shift = -mean * rstd
-    out = np.empty(rows.shape, dtype=x.dtype)
-    for r, c in chunks(rows.shape, 2 * work.itemsize, ctx.chunk_bytes):
-        y = rows[r, c].astype(work, copy=True)
-        y *= rstd[r, None]
-        y += shift[r, None]
-        y *= weight[c]
-        y += bias[c]
-        out[r, c] = y
-    return out.reshape(x.shape)
+    weight = _vector(layer, params, declared, "weight", length)
+    bias = _vector(layer, params, declared, "bias", length)
+
+    def affine(r: slice, p: slice, q: slice):
+        return tuple(v[q] if v is not None else None for v in (weight, bias))
+    return _normalise(x.reshape(-1, 1, length), layer.eps, STATS, ctx.chunk_bytes, affine).reshape(x.shape)
 
 
 # ------------------------------------------------------------------ LocalResponseNorm
@@ -269,7 +296,7 @@ def local_response_norm(layer: LocalResponseNorm, inputs, params, ctx) -> np.nda
     # a block of positions (sample, spatial index) with all their channels: about five
     # arrays of the channels and their padding per position live at once
     per_position = 5 * (channels + size) * max(work.itemsize, x.itemsize)
-    for b, i in chunks((batch, inner), per_position, ctx.chunk_bytes):
+    for b, i in chunks((batch, inner), per_position, _block(ctx.chunk_bytes)):
         block = (b, slice(None), i)
         part = rows[block]
         squares = part * part if integer else rounded(part.astype(work) * part.astype(work))
