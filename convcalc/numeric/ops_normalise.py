@@ -73,7 +73,8 @@ def _normalise(x3: np.ndarray, eps: float, work: np.dtype, chunk_bytes: int, aff
     rows, p_size, q_size = x3.shape
     count = work.type(p_size * q_size)
     out = np.empty(x3.shape, dtype=x3.dtype)
-    blocks = list(chunks(x3.shape, work.itemsize, _block(chunk_bytes)))
+    # a block's scratch: its values in `work` and their squares
+    blocks = list(chunks(x3.shape, 2 * work.itemsize, _block(chunk_bytes)))
     whole = slice(None)
     if all(p == whole and q == whole for _, p, q in blocks):
         for r, p, q in blocks:
