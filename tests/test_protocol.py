@@ -175,8 +175,6 @@ def test_kernel_registration_detects_a_missing_kernel():
         table_.lookup(ConvTransposeNd)
 
 
-@pytest.mark.xfail(strict=True, reason="the executor's kernels arrive with issue 11; this must start "
-                                       "passing then (strict: an unexpected pass fails)")
 def test_every_concrete_family_has_a_numeric_kernel():
     assert kernels.missing() == []
 
