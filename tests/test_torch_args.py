@@ -149,3 +149,18 @@ def test_torch_refuses_the_same_outputs_and_arguments():
         with pytest.raises((RuntimeError, ValueError, TypeError, OverflowError)):
             with torch.no_grad():
                 call(expr).eval()(torch.zeros(shape))
+
+
+def test_local_response_norm_pads_the_squares_within_64_bit_sizes():
+    """LocalResponseNorm pads the squares of an (N, C, H, W) input into (N, 1, C + size - 1, H, W)
+    float32 values: the largest size whose byte count fits in 64 bits passes, one more is refused."""
+    from convcalc.errors import IncompatibleInputError
+    shape = (2, 4, 5, 5)
+    per_channel_bytes = 2 * 5 * 5 * 4
+    largest = INT64_MAX // per_channel_bytes - 4 + 1  # C + size - 1 padded channels
+    convcalc.analyze([f"LocalResponseNorm({largest})"], shape)
+    assert isinstance(_refusal(f"LocalResponseNorm({largest + 1})", shape), IncompatibleInputError)
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match="overflow"):
+        with torch.no_grad():
+            torch.nn.LocalResponseNorm(largest + 1)(torch.zeros(shape))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 from ..record import record, set_field
-from .base import ArgumentError, Layer, Parameterless, Shape, fmt_shape, ntuple, positional
+from .base import Layer, Parameterless, Shape, fmt_shape, ntuple, positional
 from .formula import Sym, product, term
 from .windows import WINDOW, along, axis_name, window_notes
 
@@ -28,12 +28,9 @@ BLOCKS = Sym("H_blocks") * Sym("W_blocks")
 
 
 def _pair(layer: Layer, param: str, minimum: int) -> None:
-    """An int or a pair of ints, as F.unfold/F.fold's `_pair` reads it (no bools)."""
-    value = getattr(layer, param)
-    items = value if isinstance(value, tuple) else (value,)
-    if any(isinstance(v, bool) for v in items):
-        raise ArgumentError(param, f"{param} must be an integer or a tuple of 2 integers; got {value!r}")
-    set_field(layer, param, ntuple(param, value, 2, minimum=minimum))
+    """An int or a pair of ints, as im2col/col2im's argument parser reads it: no bare bool
+    and no bool first, but a later bool passes as an int ((2, True) is (2, 1))."""
+    set_field(layer, param, ntuple(param, getattr(layer, param), 2, minimum=minimum))
 
 
 class _Blocks:

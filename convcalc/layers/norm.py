@@ -4,8 +4,8 @@ GroupNorm, LayerNorm, InstanceNorm and LocalResponseNorm."""
 from __future__ import annotations
 
 from ..record import field, record, replace, set_field
-from .base import (ArgumentError, Layer, Pointwise, Shape, as_flag, as_float, as_int, check_numel, check_rank,
-                   fmt_shape, positional)
+from .base import (INT64_MAX, ArgumentError, Layer, Pointwise, Shape, as_flag, as_float, as_int, check_numel,
+                   check_rank, fmt_shape, positional)
 from .formula import Sym, term
 
 FEATURES = Sym("num_features")
@@ -333,6 +333,10 @@ class InstanceNormNd(Layer):
             if self.track_running_stats:
                 raise self.fail(f"running statistics hold {self.num_features} channels; got {channels} "
                                 f"channels in shape {fmt_shape(x)}")
+        if self.affine and math.prod(x[:-n]) == 0:
+            # PyTorch repeats the weight once per instance (N × C copies) and its kernel
+            # indexes the first copy, so no instance at all has nothing to index
+            raise self.fail(f"affine=True needs at least 1 instance (N × C); got shape {fmt_shape(x)}")
         if not self.track_running_stats and math.prod(x[-n:]) == 1:
             raise self.fail("instance statistics need more than 1 spatial element; got shape "
                             f"{fmt_shape(x)} (track_running_stats=True would use running statistics)")
@@ -390,7 +394,13 @@ class LocalResponseNorm(Parameterless, Pointwise, Layer):
             raise ArgumentError("size", f"size must be an integer; got {self.size!r}")
         set_field(self, "size", as_int("size", self.size))
         for key in ("alpha", "beta", "k"):
-            set_field(self, key, _real(key, getattr(self, key)))
+            value = getattr(self, key)
+            # mul/add/pow take them as Scalars: an int must fit in int64 or uint64; a float
+            # is kept as a double (1e300 passes)
+            if isinstance(value, int) and not isinstance(value, bool) and not -2**63 <= value < 2**64:
+                raise ArgumentError(key, f"{key} must be an integer from -2**63 to 2**64-1 or a float; "
+                                         f"got {value!r}")
+            set_field(self, key, _real(key, value))
 
     def spatial_ndim(self, shape: Shape) -> int:
         return len(shape) - 2
@@ -401,4 +411,10 @@ class LocalResponseNorm(Parameterless, Pointwise, Layer):
             raise self.fail(f"expected an input with at least 3 dims (N, C, ...); got shape {fmt_shape(x)}")
         if math.prod(x) and self.size < 1:  # PyTorch returns an empty input untouched
             raise self.fail(f"size must be a positive integer (the channel window); got {self.size}")
+        # PyTorch pads the squares with size - 1 channels (size // 2 before, (size - 1) // 2
+        # after) into a new float32 tensor, whose channel count and byte size must fit in 64 bits
+        padded = x[1] + self.size - 1
+        if math.prod(x) and (padded > INT64_MAX or 4 * padded * (math.prod(x) // x[1]) > INT64_MAX):
+            raise self.fail(f"the squares padded by size - 1 channels must fit in 64-bit sizes; got "
+                            f"size={self.size} for shape {fmt_shape(x)}")
         return x
