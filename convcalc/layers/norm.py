@@ -3,10 +3,13 @@ GroupNorm, LayerNorm, InstanceNorm and LocalResponseNorm."""
 
 from __future__ import annotations
 
+import math
+
 from ..record import field, record, replace, set_field
-from .base import (INT64_MAX, ArgumentError, Layer, Pointwise, Shape, as_flag, as_float, as_int, check_numel,
-                   check_rank, fmt_shape, positional)
-from .formula import Sym, term
+from .base import (INT64_MAX, ArgumentError, Layer, Parameterless, Pointwise, Shape, as_flag, as_float, as_int,
+                   check_numel, check_rank, fmt_shape, positional)
+from .formula import Expr, Sym, term
+from .rf import AxisStep, RFEffect
 
 FEATURES = Sym("num_features")
 #: running_mean and running_var, plus the num_batches_tracked counter
@@ -133,11 +136,6 @@ class LazyBatchNorm(Layer):
 # definition of a receptive field): on those axes each unit reads the whole axis, and the
 # region no longer moves from unit to unit.
 
-import math  # noqa: E402  (kept with the families that need them: the head of the module is shared)
-
-from .base import Parameterless  # noqa: E402
-from .formula import Expr  # noqa: E402
-from .rf import AxisStep, RFEffect  # noqa: E402
 
 
 @record

@@ -220,7 +220,6 @@ def _full_sizes(layer: ConvTransposeNd, sizes) -> tuple[int, ...]:
 def scatter_transposed(x: np.ndarray, w: np.ndarray, layer: ConvTransposeNd, ctx: Context) -> np.ndarray:
     """col2im: products by one batched matmul per chunk, then added into the uncropped
     output one kernel tap at a time; returns the uncropped (N, C_out, *full) array."""
-    n = layer.ndim
     batch, in_channels = x.shape[:2]
     sizes = x.shape[2:]
     groups = layer.groups
