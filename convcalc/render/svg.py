@@ -28,8 +28,8 @@ from ..layers.rf import TransposedStep, WindowStep
 LIMIT = 64
 CELL = 18
 
-LEGEND = ("legend: . input  p padding  0 inserted zero  # tap on input  * tap on padding or zero  "
-          "+ next window's tap  x ceil_mode window beyond the padded input  o output  @ chosen output")
+LEGEND = ("legend: . input  p padding  0 inserted zero  # tap on input  * tap on padding or zero\n"
+          "        + next window's tap  x ceil_mode window beyond the padded input  o output  @ chosen")
 
 
 @dataclass
