@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape
 
 from ..errors import ConvcalcError, Location
 from ..layers.rf import TransposedStep, WindowStep
+from ..layers.windows import axis_name
 
 #: the most cells drawn along one axis; larger grids are cropped around the chosen window
 LIMIT = 64
@@ -109,10 +110,6 @@ def _parse_at(at: str | None, outs: list[int]) -> list[int]:
     return vals
 
 
-def _row(k: int, kinds: list[str] | None = None) -> list[str]:
-    return kinds if kinds is not None else ["input"] * k
-
-
 def build(layer, in_shape: tuple, out_shape: tuple, at: str | None = None) -> Figure:
     """The figure of `layer` (resolved, as analysed) from `in_shape` to `out_shape`."""
     n, axes, steps = _steps(layer, in_shape, out_shape)
@@ -149,7 +146,7 @@ def build(layer, in_shape: tuple, out_shape: tuple, at: str | None = None) -> Fi
                       ["input"] * sizes[0], ["input"] * sizes[1])
         plain.taps = [(r, c) for r in steps[0].taps(pos[0]) for c in steps[1].taps(pos[1])]
         terms = {(t.name, t.axis): t.value for t in layer.direct_terms([in_shape])}
-        names = [axis for axis in _axis_names(layer, n)][-len(axes):]
+        names = [axis_name(i, n) for i in range(n)][-len(axes):]
         dsteps, dkinds, dlefts = [], [], []
         if len(axes) == 1:
             dsteps, dkinds, dlefts = [WindowStep(1)], [["input"]], [0]
@@ -177,11 +174,6 @@ def build(layer, in_shape: tuple, out_shape: tuple, at: str | None = None) -> Fi
                 notes.append(f"{panel.role} grid: {size} {what}, drawn cropped to {LIMIT} around the "
                              f"chosen window (… marks the cut)")
     return figure
-
-
-def _axis_names(layer, n: int) -> list[str]:
-    from ..layers.windows import axis_name
-    return [axis_name(i, n) for i in range(n)]
 
 
 def _bounds(steps, lefts, pos) -> tuple[int, int, int, int]:
@@ -357,8 +349,7 @@ def _svg_panel(panel: Panel, x0: int, y0: int) -> tuple[list[str], int, int]:
                              ("window", panel.window, 'stroke="#c53030" stroke-width="2.5"'),
                              ("extra-window", panel.extra_window,
                               'stroke="#805ad5" stroke-width="2" stroke-dasharray="5,3"')):
-        if box is None or panel.role == "output" or (name != "extra-window" and panel.role == "input"
-                                                     and panel.title.startswith("input (taps")):
+        if box is None:
             continue
         r0, r1, c0, c1 = box
         if name != "extra-window" or (ra, ca) != (0, 0):
