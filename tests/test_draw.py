@@ -149,3 +149,12 @@ def test_errors_are_one_line_exit_2(args, message):
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_three_dimensional_draws_the_last_two_axes(tmp_path):
+    path = tmp_path / "c3.svg"
+    assert main(["draw", "Conv3d(1, 1, (3, 2, 3), padding=(0, 1, 0))", "-i", "1x1x4x5x6", "-o", str(path)]) == 0
+    g = grids(path)
+    assert (g["input"]["rows"], g["input"]["cols"]) == (5 + 2, 6)
+    assert (g["output"]["rows"], g["output"]["cols"]) == (5 + 2 - 2 + 1, 6 - 3 + 1)
+    assert g["input"]["kinds"]["tap"] == 2 * 3
