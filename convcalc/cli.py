@@ -219,6 +219,44 @@ def explain(
     _warn(w for e in explanations for w in (f"{e.row.name}: {n}" for n in e.row.notes))
 
 
+@app.command("draw", cls=_Command, short_help="The convolution-arithmetic figure of one window layer.",
+             epilog=_examples("convcalc draw 'Conv2d(1, 1, 3, stride=2, padding=1)' -i 1x1x5x5 --at 1,1",
+                              "convcalc draw 'ConvTranspose2d(1, 1, 3, stride=2)' -i 1x1x3x3 -o fig.svg",
+                              "convcalc draw 'MaxPool1d(2, ceil_mode=True)' -i 1x1x5"))
+def draw(
+    layer: str = typer.Argument(..., metavar="LAYER", show_default=False,
+                                help="One convolution, transposed convolution or pooling layer."),
+    input: str = INPUT_OPT,
+    at: Optional[str] = typer.Option(None, "--at", metavar="I,J",
+                                     help="The output unit whose window is drawn (default 0,0; one index in 1-D)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE.svg",
+                                         help="Write an SVG figure; without it a text rendering is printed."),
+) -> None:
+    """Input grid with padding, the taps one output unit reads, the next window, the output grid
+    (a transposed convolution also as its direct convolution over the zero-inserted input).
+
+    Text legend: . input, p padding, 0 inserted zero, # tap on input, * tap on padding or zero,
+    + the next window's taps, x the ceil_mode window beyond the padded input, o output, @ the chosen unit.
+    """
+    from .api import analyze
+    from .render import svg
+
+    analysis = analyze([layer], input, sources=["<arg 1>"])
+    if len(analysis.layers) != 1:
+        raise ConvcalcError(f"expected one layer to draw; got {len(analysis.layers)}", Location("<arg 1>"))
+    row = analysis.layers[0]
+    figure = svg.build(row.layer, row.input_shape, row.output_shape, at)
+    if output is None:
+        print(svg.text(figure), end="")
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(svg.svg(figure))
+    except OSError as exc:
+        raise ConvcalcError(f"cannot write {output!r}: {exc.strerror or exc}", Location("--output")) from None
+    _say(*(f"note: {n}" for n in figure.notes))
+
+
 class RunFormat(str, Enum):
     table = "table"
     json = "json"
