@@ -93,7 +93,8 @@ def test_tuple_unknowns_and_pooling():
 def test_every_answer_reproduces_the_target_in_the_analytic_engine():
     for template, x, y in ((UP, UP_IN, UP_OUT),
                            ("Conv2d(3, 8, k=?, s=?, p=?)", (1, 3, 64, 64), (1, 8, 32, 32)),
-                           ("AvgPool1d(?, ?, ?)", (2, 3, 20), (2, 3, 7))):
+                           ("AvgPool1d(?, ?, ?)", (2, 3, 20), (2, 3, 7)),
+                           ("LazyConv2d(8, k=?, s=2, p=?)", (1, 3, 16, 16), (1, 8, 8, 8))):
         sols = solve(template, x, y)
         assert sols
         for s in sols:

@@ -158,6 +158,7 @@ def solve(template: str, input_shape: tuple[int, ...], output_shape: tuple[int, 
             continue
         built_any = True
         try:
+            layer = layer.resolve(inputs)  # a Lazy layer takes its channels from the input
             out = tuple(layer.output_shape(inputs))
         except ConvcalcError:
             continue
