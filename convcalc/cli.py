@@ -428,6 +428,60 @@ def list_layers(
     print("\n".join(describe(lookup(name, Location("<arg 1>")))))
 
 
+
+class SolveFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+@app.command("solve", cls=_Command, short_help="Which kernel, stride, padding... give this output shape.",
+             epilog=_examples("convcalc solve 'ConvTranspose2d(64, 32, k=?, s=2, p=?, op=?)' "
+                              "--input 1,64,16,16 --output 1,32,32,32",
+                              "convcalc solve 'Conv2d(3, 16, k=?, s=?, p=?)' -i 1x3x64x64 -o 1x16x32x32 -f json"))
+def solve_command(
+    template: str = typer.Argument(..., metavar="TEMPLATE", show_default=False,
+                                   help="A convolution or pooling layer with unknowns written '?', "
+                                        "e.g. 'Conv2d(3, 8, k=?, s=2, p=?)'."),
+    input: str = INPUT_OPT,
+    output: str = typer.Option(..., "--output", "-o", metavar="SHAPE", help="The output shape wanted."),
+    format: SolveFormat = typer.Option(SolveFormat.table, "--format", "-f", help="Output format."),
+) -> None:
+    """Every assignment of the unknowns (kernel_size 1..11, dilation 1..4, stride 1..4, padding below
+    the kernel's extent, output_padding below max(stride, dilation)) that takes the input shape to the
+    output shape, simplest first, each checked by the layer's own shape rules and marked when it drops
+    input positions, has outputs that see only padding, or overlaps unevenly.
+
+    Exit status 0 when some assignment fits, 1 when none does, 2 for a malformed template or shape.
+    """
+    import json
+
+    from .analysis.solve import no_solution_message, parse_template, solve
+    from .layers.base import fmt_shape
+    from .parsing.shapes import parse_shape
+
+    parsed = parse_template(template)
+    shape_in = parse_shape(input, "--input")
+    shape_out = parse_shape(output, "--output")
+    solutions = solve(template, shape_in, shape_out)
+    if format is SolveFormat.json:
+        print(json.dumps([s.to_dict() for s in solutions], indent=2))
+    if not solutions:
+        _say(no_solution_message(shape_in, shape_out, parsed))
+        raise typer.Exit(1)
+    if format is SolveFormat.json:
+        return
+    params = list(dict.fromkeys(u.param for u in parsed.unknowns))
+    rows = [["#", *params, "spec", "marks"]]
+    for i, s in enumerate(solutions, 1):
+        cells = [",".join(map(str, v)) if isinstance(v, tuple) else str(v) for v in (s.values[p] for p in params)]
+        rows.append([str(i), *cells, s.spec, ", ".join(s.marks)])
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    print(f"{len(solutions)} configuration{'s' if len(solutions) != 1 else ''} give "
+          f"{fmt_shape(shape_out)} from {fmt_shape(shape_in)}:")
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+
+
 # ---------------------------------------------------------------- network specs (issue 12)
 
 SPEC_ARG = typer.Argument(..., metavar="NET.yaml", show_default=False,
