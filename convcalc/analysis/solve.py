@@ -29,6 +29,8 @@ from typing import Iterator
 
 from ..errors import ConvcalcError, ExpressionError, Location
 from ..layers.base import Layer, fmt_shape
+from ..layers.conv import ConvNd, ConvTransposeNd, LazyConv
+from ..layers.pool import AvgPoolNd, MaxPoolNd
 from ..layers.registry import ALIASES, build, table
 from ..parsing.expr import Arg, LayerCall, parse_call
 from ..record import field, record
@@ -38,12 +40,14 @@ STRIDE_MAX = 4
 DILATION_MAX = 4
 MAX_ASSIGNMENTS = 200_000  # a template with more candidate assignments is refused
 UNKNOWN_PARAMS = ("kernel_size", "dilation", "stride", "padding", "output_padding")
-_FAMILIES = ("ConvNd", "ConvTransposeNd", "LazyConv", "MaxPoolNd", "AvgPoolNd")
+#: the families whose integer geometry may be unknown (classes, not names: a subclass counts)
+_FAMILIES = (ConvNd, ConvTransposeNd, LazyConv, MaxPoolNd, AvgPoolNd)
 _PLACEHOLDER = "\ua757"  # a letter Python accepts in a name, one character like '?'
 _TOKENS = re.compile(r"""'(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?|\?""", re.S)
 
 MARK_DROPS = "drops input"
 MARK_PADDING = "padding only"
+MARK_NO_INPUT = "outputs without input"
 MARK_UNEVEN = "uneven overlap"
 
 
@@ -107,7 +111,7 @@ def parse_template(text: str, source: str = "TEMPLATE") -> Template:
         keys.append((names[i] if i < len(names) else f"#{i}", f"#{i}", arg))
     for key, arg in call.kwargs.items():
         keys.append((ALIASES.get(key, key) if key not in dict(spec.params) else key, key, arg))
-    family_ok = spec.family.__name__ in _FAMILIES
+    family_ok = issubclass(spec.family, _FAMILIES)
     found: list[tuple[str, int | None]] = []
     where: dict[str, str] = {}
     given: dict[str, object] = {}
@@ -275,8 +279,10 @@ def _marks(notes: list[str]) -> list[str]:
     marks = []
     if any("read by no window" in n for n in notes):
         marks.append(MARK_DROPS)
-    if any("only padding" in n or "only the bias" in n for n in notes):
+    if any("only padding" in n for n in notes):
         marks.append(MARK_PADDING)
+    if any("only the bias" in n for n in notes):  # a transposed convolution's unreached outputs
+        marks.append(MARK_NO_INPUT)
     if any("uneven" in n for n in notes):
         marks.append(MARK_UNEVEN)
     return marks
@@ -287,7 +293,7 @@ def _rank(t: Template, layer: Layer, solution: Solution) -> tuple:
     dilation = _dilations(layer, len(kernel))
     padding = _axes(layer, "padding") or (0,) * len(kernel)
     output_padding = _axes(layer, "output_padding") or ()
-    transposed = type(layer).__name__ == "ConvTransposeNd"
+    transposed = isinstance(layer, ConvTransposeNd)
     uncommon = 0
     if not transposed:
         uncommon += sum(1 for k in kernel if k % 2 == 0 and k > 1)
