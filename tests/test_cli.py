@@ -358,7 +358,9 @@ def _signatures(out: str) -> dict:
 
 REQUIRED = object()
 #: keywords convcalc accepts beyond PyTorch's signature, because print(model) shows them
-PRINTED_ONLY = {"UpsamplingNearest2d": {"mode"}, "UpsamplingBilinear2d": {"mode", "align_corners"}}
+PRINTED_ONLY = {"UpsamplingNearest2d": {"mode"}, "UpsamplingBilinear2d": {"mode", "align_corners"},
+                # output_size is what forward() takes, accepted in the expression (seed 004)
+                **{f"{lazy}ConvTranspose{n}d": {"output_size"} for n in (1, 2, 3) for lazy in ("", "Lazy")}}
 #: PyTorch's deprecated spellings, which convcalc does not take (PyTorch warns about them)
 DEPRECATED = {"Hardtanh": {"min_value", "max_value"}}
 

@@ -234,10 +234,35 @@ class ConvTransposeNd(_ConvArgs, Layer):
     dilation: tuple[int, ...] = tuple_arg(1, unless=1)
     padding_mode: str = "zeros"
     ndim: int = field(default=2, repr=False)
+    #: the `output_size` its forward() takes (seed 004): it picks output_padding per axis,
+    #: as PyTorch's `_output_padding` does, when the layer meets its input (`resolve`)
+    output_size: tuple[int, ...] | None = None
 
     @property
     def name(self) -> str:
         return f"ConvTranspose{self.ndim}d"
+
+    def resolve(self, inputs) -> "ConvTransposeNd":
+        """With `output_size`, the layer whose output_padding gives that size."""
+        if self.output_size is None:
+            return self
+        (x,) = inputs
+        self.check_input(x)
+        n = self.ndim
+        size = self.output_size
+        non_spatial = 2 if len(x) == n + 2 else 1
+        if len(size) == non_spatial + n:  # PyTorch also takes the full shape
+            size = size[non_spatial:]
+        if len(size) != n:
+            raise self.fail(f"for a {len(x)}-D input, output_size must have {n} or {non_spatial + n} "
+                            f"elements; got {len(size)}")
+        low = [(i - 1) * s - 2 * p + d * (k - 1) + 1 for i, s, p, d, k in
+               zip(x[-n:], self.stride, self.padding, self.dilation, self.kernel_size)]
+        high = [m + s - 1 for m, s in zip(low, self.stride)]
+        if any(not lo <= want <= hi for want, lo, hi in zip(size, low, high)):
+            raise self.fail(f"requested an output size of {list(size)}, but valid sizes range from {low} "
+                            f"to {high} (for an input of {list(x[-n:])})")
+        return replace(self, output_padding=tuple(w - lo for w, lo in zip(size, low)), output_size=None)
 
     def check(self) -> None:
         n = self.ndim
@@ -253,8 +278,15 @@ class ConvTransposeNd(_ConvArgs, Layer):
             raise ArgumentError("output_padding", f"output_padding must not be negative; "
                                                   f"got {self.output_padding!r}")
         set_field(self, "output_padding", op)
+        if self.output_size is not None:
+            given = self.output_size
+            if not isinstance(given, tuple) or not given:
+                raise ArgumentError("output_size", f"output_size must be a tuple of sizes; got {given!r}")
+            set_field(self, "output_size", tuple(as_int("output_size", v, minimum=0) for v in given))
 
     def derive(self, inputs, terms) -> Shape:
+        if self.output_size is not None:
+            return self.resolve(inputs).derive(inputs, terms)
         (x,) = inputs
         self.check_input(x)
         n = self.ndim
@@ -345,7 +377,7 @@ class LazyConv(Layer):
         if channels % self.template.groups:
             raise self.fail(f"in_channels {channels} (from the input) must be divisible by "
                             f"groups={self.template.groups}")
-        return replace(self.template, in_channels=channels)
+        return replace(self.template, in_channels=channels).resolve(inputs)
 
     def spec(self) -> str:
         # PyTorch prints a lazy convolution with in_channels=0 in front

@@ -75,10 +75,12 @@ def _table() -> dict[str, Spec]:
 
     for n in (1, 2, 3):
         add(f"Conv{n}d", ConvNd, _conv_params(False, False), partial(ConvNd, ndim=n))
-        add(f"ConvTranspose{n}d", ConvTransposeNd, _conv_params(True, False), partial(ConvTransposeNd, ndim=n))
+        # output_size= is what the transposed convolution's forward() takes (seed 004)
+        add(f"ConvTranspose{n}d", ConvTransposeNd, _conv_params(True, False), partial(ConvTransposeNd, ndim=n),
+            keyword_only=(("output_size", None),))
         add(f"LazyConv{n}d", LazyConv, _conv_params(False, True), partial(LazyConv.of, ConvNd, ndim=n))
         add(f"LazyConvTranspose{n}d", LazyConv, _conv_params(True, True),
-            partial(LazyConv.of, ConvTransposeNd, ndim=n))
+            partial(LazyConv.of, ConvTransposeNd, ndim=n), keyword_only=(("output_size", None),))
         add(f"SeparableConv{n}d", SeparableConv,
             (("in_channels", REQUIRED), ("out_channels", REQUIRED), ("kernel_size", REQUIRED), ("stride", 1),
              ("padding", 0), ("dilation", 1), ("bias", True), ("padding_mode", "zeros"), ("depth_multiplier", 1)),
