@@ -70,6 +70,13 @@ class ExplainFormat(str, Enum):
 LAYERS_ARG = typer.Argument(..., metavar="LAYER...", show_default=False,
                             help="PyTorch layer expressions, '->' chains, nn.Sequential(...) "
                                  "or @FILE.")
+#: commands that take a network spec or a chain (compare, verify)
+NET_OR_LAYERS_ARG = typer.Argument(..., metavar="NET.yaml | LAYER...", show_default=False,
+                                   help="A YAML network spec, or PyTorch layer expressions, '->' chains, "
+                                        "nn.Sequential(...) or @FILE.")
+SPEC_INPUT_OPT = typer.Option(None, "--input", "-i", metavar="SHAPE",
+                              help="Input shape: 1x3x224x224, also written 1,3,224,224 (needed for layers; "
+                                   "for a spec, overrides its input:).")
 CONVENTION_OPT = typer.Option("convcalc", "--convention", metavar="NAME",
                               help=f"How MACs are counted: {', '.join(CONVENTIONS)}. convcalc (the default) "
                                    "counts the multiply-accumulates of weighted layers (CONTRACT section 4); "
@@ -162,12 +169,8 @@ class CompareFormat(str, Enum):
                               "convcalc compare examples/dcgan_generator.yaml",
                               "convcalc compare @model.txt -i 1x3x224x224 -f markdown"))
 def compare(
-    layers: List[str] = typer.Argument(..., metavar="NET.yaml | LAYER...", show_default=False,
-                                       help="A YAML network spec, or PyTorch layer expressions, '->' chains, "
-                                            "nn.Sequential(...) or @FILE."),
-    input: str = typer.Option(None, "--input", "-i", metavar="SHAPE",
-                              help="Input shape: 1x3x224x224, also written 1,3,224,224 (needed for layers; "
-                                   "for a spec, overrides its input:)."),
+    layers: List[str] = NET_OR_LAYERS_ARG,
+    input: str = SPEC_INPUT_OPT,
     format: CompareFormat = typer.Option(CompareFormat.table, "--format", "-f", help="Output format."),
 ) -> None:
     """MACs of each layer under every counting convention (convcalc, torchinfo, ptflops, fvcore, thop).
@@ -352,12 +355,8 @@ def _save(path: str, array) -> None:
                               "convcalc verify examples/resnet18.yaml",
                               "convcalc verify @model.txt -i 1x3x224x224 -f json"))
 def verify_command(
-    layers: List[str] = typer.Argument(..., metavar="NET.yaml | LAYER...", show_default=False,
-                                       help="A YAML network spec, or PyTorch layer expressions, '->' chains, "
-                                            "nn.Sequential(...) or @FILE."),
-    input: str = typer.Option(None, "--input", "-i", metavar="SHAPE",
-                              help="Input shape: 1x3x224x224, also written 1,3,224,224 (needed for layers; "
-                                   "for a spec, overrides its input:)."),
+    layers: List[str] = NET_OR_LAYERS_ARG,
+    input: str = SPEC_INPUT_OPT,
     format: RunFormat = typer.Option(RunFormat.table, "--format", "-f", help="Output format."),
     seed: int = SEED_OPT,
     max_memory: str = MAX_MEMORY_OPT,

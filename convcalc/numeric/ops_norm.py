@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layers.norm import BatchNormNd
+from ..layers.norm import BatchNormNd, InstanceNormNd
 from .kernel_support import accept, compute_dtype, flat_blocks, parameter
 from .kernels import kernel, parameters
 
 
-@parameters(BatchNormNd)
-def batch_norm_params(layer: BatchNormNd) -> dict[str, tuple[int, ...]]:
-    """weight and bias (affine; bias=False drops the bias), running_mean and running_var
-    (track_running_stats; running_var must be non-negative).  num_batches_tracked, a
-    training counter, plays no part in eval()."""
+@parameters(BatchNormNd, InstanceNormNd)
+def batch_norm_params(layer: BatchNormNd | InstanceNormNd) -> dict[str, tuple[int, ...]]:
+    """BatchNorm's and InstanceNorm's arrays: weight and bias (affine; bias=False drops the
+    bias), running_mean and running_var (track_running_stats; running_var must be
+    non-negative).  num_batches_tracked, a training counter, plays no part in eval()."""
     c = (layer.num_features,)
     shapes: dict[str, tuple[int, ...]] = {}
     if layer.affine:

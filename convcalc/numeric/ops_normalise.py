@@ -46,6 +46,7 @@ from ..layers.norm import GroupNorm, InstanceNormNd, LayerNorm, LocalResponseNor
 from .kernel_support import accept, compute_dtype, parameter
 from .kernels import kernel, parameters
 from .ops_conv import BLOCK, chunks
+from .ops_norm import batch_norm_params
 
 # ------------------------------------------------------------------ shared pieces
 
@@ -184,22 +185,6 @@ def group_norm(layer: GroupNorm, inputs, params, ctx) -> np.ndarray:
 # ------------------------------------------------------------------ InstanceNormNd
 
 
-@parameters(InstanceNormNd)
-def instance_norm_params(layer: InstanceNormNd) -> dict[str, tuple[int, ...]]:
-    """weight and bias (affine; bias=False drops the bias), running_mean and running_var
-    (track_running_stats).  num_batches_tracked plays no part in eval()."""
-    c = (layer.num_features,)
-    shapes: dict[str, tuple[int, ...]] = {}
-    if layer.affine:
-        shapes["weight"] = c
-        if layer.bias:
-            shapes["bias"] = c
-    if layer.track_running_stats:
-        shapes["running_mean"] = c
-        shapes["running_var"] = c
-    return shapes
-
-
 @kernel(InstanceNormNd)
 def instance_norm(layer: InstanceNormNd, inputs, params, ctx) -> np.ndarray:
     """Each (sample, channel)'s own statistics over the spatial axes, or the running ones
@@ -211,7 +196,7 @@ def instance_norm(layer: InstanceNormNd, inputs, params, ctx) -> np.ndarray:
     if unbatched:
         x = x[None]
     channels = x.shape[1]
-    declared = instance_norm_params(layer)
+    declared = batch_norm_params(layer)
     weight = _vector(layer, params, declared, "weight", channels)
     bias = _vector(layer, params, declared, "bias", channels)
     if x.size == 0:
