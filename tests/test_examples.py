@@ -22,7 +22,9 @@ FIXTURE = json.loads((ROOT / "tests/fixtures/examples.json").read_text())
 # times, torchvision's shared ReLU, is the entries name1 ... namek, in order); "order" --
 # the spec's rows, merges and Flatten aside, are torch's module calls in forward order.
 MATCH = {"resnet18": "names", "resnet50": "names", "vgg16": "order", "mobilenet_v2": "names",
-         "unet": "names", "dcgan_generator": "names", "r3d_18": "names", "tcn": "names"}
+         "unet": "names", "dcgan_generator": "names", "r3d_18": "names", "tcn": "names",
+         "lenet5": "names", "depthwise_separable": "names", "flattened_conv": "names", "shufflenet_unit": "names"}
+SEEDS = ("lenet5", "depthwise_separable", "flattened_conv", "shufflenet_unit")  # seed 003's networks
 FUNCTIONAL = ("Add", "Concat", "Flatten")  # torch does these in forward(), not as modules
 
 
@@ -74,6 +76,28 @@ def test_every_module_output_shape_equals_torch(example):
             matched.add(entry)
     # whatever the spec has beyond torch's modules is what torch does in forward()
     assert {r.type for r in layers if r.name not in matched} <= set(FUNCTIONAL) | {"AdaptiveAvgPool2d"}
+
+
+@pytest.mark.parametrize("example", sorted(e for e, how in MATCH.items() if how == "names"))
+def test_every_module_params_and_macs_equal_torch(example):
+    """Per leaf module, its parameters and its MACs summed over its calls (a module called
+    k times is the entries name1 ... namek)."""
+    rows = {r.name: r for r in result(example).analysis.layers}
+    calls = [name for name, _ in FIXTURE[example]["calls"]]
+    for name, (params, macs) in FIXTURE[example]["modules"].items():
+        k = calls.count(name)
+        entries = [rows[name]] if k == 1 else [rows[f"{name}{i}"] for i in range(1, k + 1)]
+        assert (sum(r.params for r in entries), sum(r.macs for r in entries)) == (params, macs), f"{example}: {name}"
+
+
+@pytest.mark.parametrize("example", SEEDS)
+def test_verify_passes_on_the_seed_networks(capsys, example):
+    code, out, err = cli(capsys, "verify", ROOT / f"examples/{example}.yaml", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["verified"] is True and doc["mismatches"] == 0
+    assert sum(r["executed"]["macs"] for r in doc["layers"]) == FIXTURE[example]["macs"]
+    assert doc["layers"][-1]["executed"]["output_shape"] == FIXTURE[example]["output"]
 
 
 def test_the_functional_pooling_is_only_where_torch_pools_in_forward():

@@ -1020,6 +1020,15 @@ def test_schema_uses_only_what_the_small_validator_knows(capsys):
     assert set(schema["definitions"]) >= {"block", "entry", "expect"}
 
 
+@pytest.mark.parametrize("amount", [152, 1.5, "1.2M", "120MiB"])
+def test_schema_takes_plain_and_suffixed_amounts(amount, capsys):
+    """An integer is a JSON number too: it must match exactly one branch of the amount's oneOf."""
+    schema = _schema(capsys)
+    doc = {"input": [1, 3, 8, 8], "layers": ["ReLU()"], "expect": {"params": amount, "max_macs": amount}}
+    assert _validate(doc, schema, schema) == []
+    assert _validate({**doc, "expect": {"params": -1}}, schema, schema) != []
+
+
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_examples_validate_against_the_schema(example, capsys):
     schema = _schema(capsys)

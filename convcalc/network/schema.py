@@ -25,7 +25,7 @@ def schema() -> dict:
     ref = lambda name: {"$ref": f"#/definitions/{name}"}  # noqa: E731
     scalar = [{"type": t} for t in ("string", "number", "boolean", "null")]
     count = {"description": "a whole number, or one with a suffix: K, M, G, T (1000s)",
-             "oneOf": [{"type": "integer", "minimum": 0}, {"type": "number", "minimum": 0},
+             "oneOf": [{"type": "number", "minimum": 0},  # an integer is a number too: one branch
                        {"type": "string", "pattern": _AMOUNT}]}
     rf_bound = {"description": "a receptive-field size: one for every spatial axis, or a list per axis",
                 "oneOf": [{"type": "integer", "minimum": 1},
