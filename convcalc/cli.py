@@ -277,6 +277,7 @@ SEED_OPT = typer.Option(0, "--seed", metavar="N", help="Seed of the random value
                               "[1, 2, 1, 0, 0], [5, 2, 3, 1, 1], [2, 1, 0, 1, 1]]' "
                               "-w '[[1, 2, 1], [0, 1, 0], [2, 1, 0]]' -b '[0]'",
                               "convcalc run 'Conv2d(3, 8, 3, padding=1) -> ReLU()' -i x.npy -o y.npy",
+                              "convcalc run 'MaxPool2d(3)' -i examples/picture.png -o pooled.png --rgb",
                               "convcalc run 'Linear(4, 2)' -i '[1.0, 2.0, 3.0, 4.0]' --seed 3 -f json"))
 def run_command(
     layers: List[str] = LAYERS_ARG,
@@ -292,8 +293,12 @@ def run_command(
     bias: Optional[str] = typer.Option(None, "--bias", "-b", metavar="ARRAY",
                                        help="The bias of that same first weighted layer."),
     seed: int = SEED_OPT,
-    output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE.npy",
-                                         help="Also save the output tensor there (numpy.save)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE.npy|FILE.png",
+                                         help="Also save the output: FILE.npy the tensor (numpy.save); "
+                                              "FILE.png (.jpg, .bmp, .tif, .webp) its channels as a grid "
+                                              "image (needs Pillow)."),
+    rgb: bool = typer.Option(False, "--rgb", help="With an image --output: write a 3-channel output in "
+                                                  "colour, one tile per batch item, not a tile per channel."),
     format: RunFormat = typer.Option(RunFormat.table, "--format", "-f",
                                      help='Output format: table (the values as a nested list) or json '
                                           '({"output_shape": [...], "output": [...]}).'),
@@ -307,14 +312,20 @@ def run_command(
     """
     from .numeric.arrays import format_array
     from .numeric.commands import run_chain
+    from .numeric.images import check_output_path, write_image
     from .numeric.memory import parse_size
 
+    if rgb and output is None:
+        raise ConvcalcError("expected --output FILE.png to go with it; got no --output", Location("--rgb"))
+    kind = check_output_path(output, rgb) if output is not None else None  # refused before the run
     result = run_chain(layers, input, weight=weight, bias=bias, seed=seed, max_memory=parse_size(max_memory),
                        sources=_sources(layers))
     _warn(result.analysis.warnings)
     out = result.output
-    if output is not None:
+    if kind == "npy":
         _save(output, out)
+    elif kind == "image":
+        _say("note: " + write_image(output, out, unbatched=result.unbatched_2d, rgb=rgb))
     if format is RunFormat.json:
         import json
         import math

@@ -1,4 +1,4 @@
-"""ARRAY arguments of `convcalc run`: a `.npy` file, an image, or an inline nested list.
+"""ARRAY arguments of `convcalc run`: a `.npy` file, an image (images.py), or an inline nested list.
 
 Read without trusting them: a `.npy` file is opened with `allow_pickle=False`, memory-mapped
 (so nothing large is read before the memory budget is checked) and its header is held to
@@ -21,7 +21,6 @@ from ..layers.base import fmt_shape
 
 MAX_DEPTH = 32
 MAX_INLINE = 10_000_000  # characters of an inline list
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 
 
@@ -29,12 +28,15 @@ def _fail(where: str, message: str) -> ConvcalcError:
     return ConvcalcError(message, Location(where))
 
 
-def read_array(text: str, where: str) -> np.ndarray:
-    """The array an ARRAY argument names; a `.npy` file comes back memory-mapped."""
+def read_array(text: str, where: str, *, lazy_image: bool = False):
+    """The array an ARRAY argument names; a `.npy` file comes back memory-mapped, an image
+    as a `PendingImage` (its shape, not yet decoded) when `lazy_image`."""
+    from .images import is_image, open_image
     stripped = text.strip()
     lower = stripped.lower()
-    if lower.endswith(IMAGE_SUFFIXES):
-        return read_image(stripped, where)
+    if is_image(stripped):
+        pending = open_image(stripped, where)
+        return pending if lazy_image else pending.load()
     literal = stripped[:1] in tuple("[(+-.0123456789")
     if lower.endswith(".npy") or os.path.isfile(stripped) or (stripped and not literal):
         return read_npy(stripped, where)  # a file name (what else it could be is refused there)
@@ -88,29 +90,6 @@ def check_numeric(dtype: np.dtype, where: str, what: str = "the array") -> None:
             kind = "structured records"
         raise _fail(where, f"expected an array of numbers (integers or floats); got {kind} "
                            f"(dtype {dtype.str}) in {what}")
-
-
-# ------------------------------------------------------------------ images
-
-def read_image(path: str, where: str) -> np.ndarray:
-    """1 × C × H × W in [0, 1] (float32): L gives 1 channel, RGB 3, RGBA 4."""
-    try:
-        from PIL import Image
-    except ImportError:
-        raise _fail(where, f"reading an image needs Pillow (pip install pillow); got {quote(path)}: give a "
-                           ".npy file or an inline list instead") from None
-    try:
-        with Image.open(path) as image:
-            if image.mode not in ("L", "RGB", "RGBA"):
-                image = image.convert("RGB")
-            data = np.asarray(image, dtype=np.float32) / 255.0
-    except OSError as exc:
-        raise _fail(where, f"cannot read the image {quote(path)}: {exc}") from None
-    if data.ndim == 2:
-        data = data[None]
-    else:
-        data = data.transpose(2, 0, 1)
-    return np.ascontiguousarray(data[None])
 
 
 # ------------------------------------------------------------------ inline lists

@@ -19,6 +19,7 @@ from ..layers.conv import ConvNd, ConvTransposeNd
 from ..layers.linear import Linear
 from ..record import record
 from .arrays import compute_dtype, fit_parameter, read_array, to_compute
+from .images import PendingImage
 from .execute import Execution, Step, execute, parameter_layout, plan, random_input
 from .memory import DEFAULT_MAX_MEMORY
 
@@ -41,6 +42,7 @@ class RunResult:
     analysis: Analysis
     execution: Execution
     bare: bool  # the input was a bare spatial array
+    unbatched_2d: bool = False  # a 2-D input without its batch axis (C×H×W, or bare H×W)
 
 
 def run_chain(layers: Sequence[str], input: str, *, weight: str | None = None, bias: str | None = None,
@@ -48,9 +50,9 @@ def run_chain(layers: Sequence[str], input: str, *, weight: str | None = None, b
               sources: Sequence[str] | None = None) -> RunResult:
     """Real values through a chain. A bare spatial array (a 5×5 input) for a first layer
     with one input channel is read as 1×1×5×5, and the output shown without those axes
-    when it has them too."""
+    when it has them too. An image is decoded only once the run fits the memory budget."""
     check_seed(seed)
-    x = read_array(input, "--input")
+    x = read_array(input, "--input", lazy_image=True)
     dtype = compute_dtype(x.dtype, "--input")
     if x.ndim == 0:
         raise ConvcalcError(f"expected an array; got the single number {x[()]} (write it as [{x[()]}] or in "
@@ -59,6 +61,7 @@ def run_chain(layers: Sequence[str], input: str, *, weight: str | None = None, b
     first = graph.nodes[0].layer
     spatial = first.spatial_ndim(tuple(x.shape))
     bare = bool(spatial) and x.ndim == spatial and _channels(first) == 1
+    unbatched_2d = spatial == 2 and x.ndim in (2, 3)
     if bare:
         graph.input_shape = (1, 1) + tuple(x.shape)
         x = x.reshape(graph.input_shape)
@@ -70,6 +73,8 @@ def run_chain(layers: Sequence[str], input: str, *, weight: str | None = None, b
         raise
     params = _given(analysis, weight, bias, dtype)
     plan(analysis, dtype, max_memory)  # refuse over the budget before reading the input
+    if isinstance(x, PendingImage):
+        x = x.load()
     x = to_compute(x, dtype, "--input")
     execution = execute(analysis, x, seed=seed, params=params, max_memory=max_memory)
     for step in execution.steps:
@@ -79,7 +84,7 @@ def run_chain(layers: Sequence[str], input: str, *, weight: str | None = None, b
     out = execution.output
     if bare and out.ndim == len(graph.input_shape) and out.shape[:2] == (1, 1):
         out = out[0, 0]
-    return RunResult(out, analysis, execution, bare)
+    return RunResult(out, analysis, execution, bare, unbatched_2d)
 
 
 def _channels(layer) -> int:
