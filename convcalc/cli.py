@@ -285,7 +285,8 @@ def run_command(
                               help="A .npy file or an inline nested list in PyTorch's layout (N, C, *spatial; "
                                    "or unbatched C, *spatial). For a first layer with one input channel a "
                                    "bare spatial array (a 5x5 list) is read as 1x1x5x5. Integers compute "
-                                   "exactly, a float64 .npy in float64, other floats in float32."),
+                                   "exactly, a float64 .npy in float64, other floats in float32. An image "
+                                   "(.png, .jpg, ...; needs Pillow) is 1xCxHxW in [0, 1]."),
     weight: Optional[str] = typer.Option(None, "--weight", "-w", metavar="ARRAY",
                                          help="The weight of the FIRST weighted layer of the chain (Conv, "
                                               "ConvTranspose or Linear), in PyTorch's layout; a bare kernel "
