@@ -262,6 +262,10 @@ def test_columns_after_non_ascii_text_and_newlines(expr, before):
     ("Upsample(size=4, scale_factor=2)", "only one of size or scale_factor", 15),
     ("Upsample(scale_factor=2, align_corners=True)", "align_corners can only be set", 40),
     ("AdaptiveAvgPool1d((None,))", "must be an integer", 19),
+    # YAML's spellings would be truthy bare-word strings: bias=false would keep the bias
+    ("Conv2d(3, 8, 3, bias=false)", "expected Python's False; got the bare word 'false'", 22),
+    ("MaxPool2d(2, ceil_mode=true)", "expected Python's True", 24),
+    ("AdaptiveAvgPool2d((null, 2))", "expected Python's None", 20),
 ])
 def test_errors_name_what_and_where(expr, fragment, column):
     with pytest.raises((ExpressionError, LayerConfigError)) as info:

@@ -287,9 +287,21 @@ def _literal(node: ast.AST, src: _Source) -> object:
     if isinstance(node, (ast.Name, ast.Attribute)):
         name = _dotted(node)
         if name is not None:
+            _refuse_other_spellings(name, node, src)
             return name
     raise ExpressionError(f"only literal values are allowed in a layer expression; got {_describe(node)}",
                           src.at(node) if hasattr(node, "col_offset") else src.where(0))
+
+
+# YAML's and JSON's spellings of Python's constants: read as bare words they would become
+# truthy strings, so `bias=false` would silently keep the bias.
+_OTHER_SPELLINGS = {"true": "True", "false": "False", "none": "None", "null": "None"}
+
+
+def _refuse_other_spellings(name: str, node: ast.AST, src: _Source) -> None:
+    python = _OTHER_SPELLINGS.get(name.lower())
+    if python is not None and name != python:
+        raise ExpressionError(f"expected Python's {python}; got the bare word {quote(name)}", src.at(node))
 
 
 def _describe(node: ast.AST) -> str:
