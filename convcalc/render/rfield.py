@@ -23,7 +23,7 @@ from .canvas import Canvas, to_svg, write_png
 #: the most cells drawn along one axis; larger grids are cropped around what is seen
 LIMIT = 64
 #: panels wrap onto a new row past this width (SVG units)
-ROW_WIDTH = 1100
+ROW_WIDTH = 1400
 SEEN, UNSEEN, PAD_READ, PAD = "■", "·", "□", "◦"
 LEGEND = f"legend: {SEEN} depends on  {UNSEEN} does not  {PAD_READ} padding read  {PAD} padding not read"
 SVG_LEGEND = ("blue: positions the unit depends on (count of all positions); dark grey: padding it reads; "
