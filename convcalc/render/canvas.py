@@ -122,4 +122,7 @@ def _font(size: int):
             return ImageFont.truetype(name, size)
         except OSError:
             continue
-    return ImageFont.load_default(size)
+    try:
+        return ImageFont.load_default(size)
+    except TypeError:  # Pillow < 10.1: one bitmap size
+        return ImageFont.load_default()
