@@ -118,20 +118,32 @@ def test_interior_units_see_the_receptive_field_box():
 
 
 def svg_grids(path: Path) -> dict[str, dict]:
+    """Each receptive-field panel of an SVG: its attributes, and its cells expanded from
+    the runs (`data-n` equal cells along a row from data-r, data-c)."""
     root = ET.parse(path).getroot()
     found = {}
     for g in root.iter(f"{NS}g"):
         if g.get("data-role") != "rf":
             continue
-        cells = [r for r in g if r.tag == f"{NS}rect"]
-        classes = [set(r.get("class").split()) for r in cells]
+        cells = {}
+        for r in g:
+            if r.tag != f"{NS}rect":
+                continue
+            row, col, n = (int(r.get(k)) for k in ("data-r", "data-c", "data-n"))
+            for c in range(col, col + n):
+                assert (row, c) not in cells
+                cells[(row, c)] = set(r.get("class").split())
         found[g.get("data-name")] = {
             "rows": int(g.get("data-rows")), "cols": int(g.get("data-cols")),
             "pad": tuple(int(v) for v in g.get("data-pad").split(",")),
-            "cells": len(cells), "seen": sum("seen" in c for c in classes),
-            "read": sum("read" in c for c in classes), "chosen": sum("chosen" in c for c in classes),
+            "cells": len(cells), "seen": sum("seen" in c for c in cells.values()),
+            "read": sum("read" in c for c in cells.values()),
+            "chosen": sum("chosen" in c for c in cells.values()),
+            "inside": sum("input" in c for c in cells.values()),
             "label": int(g.get("data-seen")),
-            "at": {(int(r.get("data-r")), int(r.get("data-c"))) for r, c in zip(cells, classes) if "seen" in c},
+            "at": {p for p, c in cells.items() if "seen" in c},
+            "kinds_ok": all(("input" in c) == (0 <= p[0] < int(g.get("data-rows")) and
+                                               0 <= p[1] < int(g.get("data-cols"))) for p, c in cells.items()),
         }
     return found
 
@@ -150,7 +162,7 @@ def test_the_committed_figure_matches_the_analysis():
         grid = g[name]
         assert (grid["rows"], grid["cols"]) == (n, n)
         assert grid["pad"] == (pads[name],) * 4
-        assert grid["cells"] == (n + 2 * pads[name]) ** 2
+        assert grid["cells"] == (n + 2 * pads[name]) ** 2 and grid["inside"] == n * n and grid["kinds_ok"]
         assert grid["seen"] == grid["label"]
     assert g["2"]["chosen"] == 1 and g["2"]["seen"] == 1
     # the unit 0,4 near the top border: its receptive-field box, clipped to the input
@@ -246,7 +258,7 @@ def test_png_paints_the_svg_geometry(argv, tmp_path):
     for rect in root.iter(f"{NS}rect"):
         if "cell" not in (rect.get("class") or ""):
             continue
-        x, y, w = (float(rect.get(k)) for k in ("x", "y", "width"))
+        x, y, w = (float(rect.get(k)) for k in ("x", "y", "height"))
         colour = tuple(int(rect.get("fill")[i:i + 2], 16) for i in (1, 3, 5))
         assert image.getpixel((int(2 * (x + w / 2)), int(2 * (y + w / 2)))) == colour
         checked += 1

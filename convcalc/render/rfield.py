@@ -7,8 +7,9 @@ panels on a `canvas.Canvas` (SVG or PNG); `text()` is the terminal rendering.
 
 Parsable SVG: each panel is `<g class="grid" data-role="rf" data-name=... data-rows=...
 data-cols=... data-pad="top,bottom,left,right" data-seen=... data-padding-read=...>` with
-one `<rect class="cell KIND [seen|read] [chosen]" data-r data-c>` per shown cell (KIND:
-input or pad; r, c in tensor coordinates, negative in the leading padding).
+one `<rect class="cell KIND [seen|read] [chosen]" data-r data-c data-n>` per run of `n`
+equal cells along a row, starting at r, c (KIND: input or pad; tensor coordinates,
+negative in the leading padding); the cell borders are lines drawn over them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..analysis.dependence import Dependence, Tensor
 from .canvas import Canvas, to_svg, write_png
 
 #: the most cells drawn along one axis; larger grids are cropped around what is seen
-LIMIT = 64
+LIMIT = 512
 #: panels wrap onto a new row past this width (SVG units)
 ROW_WIDTH = 1400
 SEEN, UNSEEN, PAD_READ, PAD = "■", "·", "□", "◦"
@@ -82,7 +83,7 @@ def layout(dep: Dependence) -> Canvas:
     panels = [t for t in dep.tensors if t.spatial]
     for i, t in enumerate(panels):
         (ra, rb), (ca, cb) = _shown(t)
-        cell = max(5, min(18, 360 // max(rb - ra, cb - ca, 1)))
+        cell = max(1, min(18, 384 // max(rb - ra, cb - ca, 1)))
         grid_w = (cb - ca) * cell
         label_w = 7 * max(len(heading(t)), len(caption(t)))
         w = max(grid_w, label_w)
@@ -96,7 +97,7 @@ def layout(dep: Dependence) -> Canvas:
         _grid(canvas, t, x, y + 36, cell, (ra, rb), (ca, cb))
         x += w + 10
         width = max(width, x)
-        row_h = max(row_h, 36 + (rb - ra) * cell + 8)
+        row_h = max(row_h, 36 + (rb - ra) * cell + 18)
     y += row_h + 8
     for note in notes(dep) + [SVG_LEGEND]:
         add("text", ("x", 10), ("y", y + 4), ("class", "note"), text=note)
@@ -107,29 +108,49 @@ def layout(dep: Dependence) -> Canvas:
 
 
 def _grid(canvas: Canvas, t: Tensor, x0: int, y0: int, cell: int, rspan, cspan) -> None:
+    """One rect per run of equal cells along a row (a 224x224 grid stays small), then the
+    cell borders as lines."""
     (ra, rb), (ca, cb) = rspan, cspan
     top, bottom, left, right = t.padding_cells()
-    canvas.add("g", ("class", "grid"), ("data-role", "rf"), ("data-name", t.name), ("data-rows", t.rows),
-               ("data-cols", t.cols), ("data-pad", f"{top},{bottom},{left},{right}"), ("data-seen", t.count),
-               ("data-padding-read", t.padding_read), ("data-shown", f"{ra}:{rb},{ca}:{cb}"))
+    add = canvas.add
+    add("g", ("class", "grid"), ("data-role", "rf"), ("data-name", t.name), ("data-rows", t.rows),
+        ("data-cols", t.cols), ("data-pad", f"{top},{bottom},{left},{right}"), ("data-seen", t.count),
+        ("data-padding-read", t.padding_read), ("data-shown", f"{ra}:{rb},{ca}:{cb}"))
+    inside = np.zeros(t.read.shape, dtype=bool)
+    inside[t.top:t.top + t.rows, t.left:t.left + t.cols] = True
+    on = t.read.copy()
+    on[inside] = t.seen.ravel()
+    code = inside.astype(np.int8) + 2 * on
+    if t.chosen is not None:
+        code[t.chosen[0] + t.top, t.chosen[1] + t.left] = 4
     for gr in range(ra, rb):
-        r = gr - t.top
-        for gc in range(ca, cb):
-            c = gc - t.left
-            kind = "input" if 0 <= r < t.rows and 0 <= c < t.cols else "pad"
-            on = bool(t.seen[r, c]) if kind == "input" else bool(t.read[gr, gc])
-            classes = ["cell", kind] + ([("seen" if kind == "input" else "read")] if on else [])
-            fill = _FILL[(kind, on)]
-            if t.chosen is not None and (r, c) == tuple(t.chosen):
+        line = code[gr, ca:cb]
+        cuts = np.flatnonzero(np.diff(line)) + 1
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(line)]):
+            value = int(line[a])
+            kind = "input" if value in (1, 3, 4) else "pad"
+            classes = ["cell", kind] + (["seen" if kind == "input" else "read"] if value in (2, 3, 4) else [])
+            fill = _FILL[(kind, value in (2, 3, 4))]
+            if value == 4:
                 classes.append("chosen")
                 fill = "#2f855a"
-            canvas.add("rect", ("class", " ".join(classes)), ("data-r", r), ("data-c", c),
-                       ("x", x0 + (gc - ca) * cell), ("y", y0 + (gr - ra) * cell), ("width", cell),
-                       ("height", cell), ("fill", fill), ("stroke", "#666"), ("stroke-width", 0.5))
-    canvas.add("/g")
+            add("rect", ("class", " ".join(classes)), ("data-r", gr - t.top), ("data-c", ca + int(a) - t.left),
+                ("data-n", int(b - a)), ("x", x0 + int(a) * cell), ("y", y0 + (gr - ra) * cell),
+                ("width", int(b - a) * cell), ("height", cell), ("fill", fill))
+    add("/g")
+    w, h = (cb - ca) * cell, (rb - ra) * cell
+    if cell >= 5:
+        for i in range(1, rb - ra):
+            add("line", ("x1", x0), ("y1", y0 + i * cell), ("x2", x0 + w), ("y2", y0 + i * cell),
+                ("stroke", "#666"), ("stroke-width", 0.5))
+        for i in range(1, cb - ca):
+            add("line", ("x1", x0 + i * cell), ("y1", y0), ("x2", x0 + i * cell), ("y2", y0 + h),
+                ("stroke", "#666"), ("stroke-width", 0.5))
+    add("rect", ("class", "border"), ("x", x0), ("y", y0), ("width", w), ("height", h), ("fill", "none"),
+        ("stroke", "#666"), ("stroke-width", 0.5))
     if (ra, rb, ca, cb) != (0, t.read.shape[0], 0, t.read.shape[1]):
-        canvas.add("text", ("x", x0), ("y", y0 + (rb - ra) * cell + 12), ("class", "note"),
-                   text=f"cropped to {rb - ra}x{cb - ca} of {t.read.shape[0]}x{t.read.shape[1]}")
+        add("text", ("x", x0), ("y", y0 + h + 12), ("class", "note"),
+            text=f"cropped to {rb - ra}x{cb - ca} of {t.read.shape[0]}x{t.read.shape[1]}")
 
 
 def svg(dep: Dependence) -> str:
