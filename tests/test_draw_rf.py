@@ -40,28 +40,32 @@ spec.loader.exec_module(make_figures)
 
 
 def brute_force(make, shape, entry: str, unit: tuple[int, ...]) -> np.ndarray:
-    """The input positions (last two axes, or one) whose one-hot input reaches `unit` of
-    `entry`; `make(shape)` analyses the network at an input shape (here: a batch of one-hot
-    inputs, one per position)."""
+    """The input positions (last two axes, or one) whose change moves `unit` of `entry`:
+    a finite difference per position, all in one batch (`make(shape)` analyses the
+    network at an input shape).  Every value is positive (input 1, weights 1, biases 0,
+    BatchNorm the identity), and a change of 1e6 at one position outweighs everything
+    else, so it raises every unit that reads it along any path: through sums, products,
+    ReLU, and maxima (which it wins)."""
     k = 2 if len(shape) >= 4 else 1
     spatial = shape[-k:]
     n = math.prod(spatial)
-    analysis = make("x".join(map(str, (n,) + tuple(shape[1:]))))
+    analysis = make("x".join(map(str, (n + 1,) + tuple(shape[1:]))))
     rows = analysis.layers
     last = next(i for i, r in enumerate(rows) if r.name == entry)
     batch = replace(analysis, layers=rows[:last + 1])  # the entry's output is the result
-    x = np.zeros((n,) + tuple(shape[1:]), dtype=np.float64)
-    lead = x.reshape((n,) + tuple(shape[1:-k]) + (n,))
-    lead[np.arange(n), ..., np.arange(n)] = 1.0  # one-hot along the flattened spatial axes, every channel
+    x = np.ones((n + 1,) + tuple(shape[1:]), dtype=np.float64)
+    lead = x.reshape((n + 1,) + tuple(shape[1:-k]) + (n,))
+    lead[np.arange(n), ..., np.arange(n)] += 1e6  # row i: position i changed, every channel; the last: none
     params = {}
     for r in batch.layers:
         layout = parameter_layout(r.layer)
         params[r.name] = {name: (np.ones(s) if name in ("weight", "running_var") else np.zeros(s))
                           for name, s in layout.items()}
     out = execute(batch, x, params=params, max_memory=None).output
-    assert (out >= 0).all()
+    assert (out > 0).all()
     picked = out[(slice(None),) + (slice(None),) * (out.ndim - 1 - len(unit)) + tuple(unit)]
-    reached = picked.reshape(n, -1).max(axis=1) > 0
+    picked = picked.reshape(n + 1, -1)
+    reached = (picked[:n] - picked[n]).max(axis=1) > 0.5
     return reached.reshape((1,) * (2 - k) + tuple(spatial))
 
 
@@ -103,6 +107,29 @@ def test_a_residual_network_unites_its_paths():
         reached = brute_force(lambda s: analyse(str(ROOT / "examples" / "tiny_resnet.yaml"), s).analysis,
                               analysis.input_shape, row, unit)
         np.testing.assert_array_equal(seen, reached, err_msg=f"{entry} {at}")
+
+
+MERGES = """
+input: [1, 1, 8, 8]
+layers:
+  - {name: a, layer: "Conv2d(1, 1, 3, padding=1)"}
+  - {name: g, layer: "AdaptiveAvgPool2d((1, 8))", from: input}
+  - {name: m, layer: "Mul()", from: [a, g]}
+  - {name: c, layer: "Concat(dim=3)", from: [m, a]}
+  - {name: p, layer: "MaxPool2d(2, stride=(1, 2), padding=1)"}
+"""
+
+
+def test_broadcast_product_and_spatial_concat(tmp_path):
+    path = tmp_path / "merges.yaml"
+    path.write_text(MERGES)
+    analysis = analyse(str(path)).analysis
+    for entry, at in (("c", "2,3"), ("c", "2,12"), ("p", "0,4"), ("p", "5,7"), ("m", "7,0")):
+        seen, unit = drawn_input(analysis, entry, at)
+        reached = brute_force(lambda s: analyse(str(path), s).analysis, analysis.input_shape, entry, unit)
+        np.testing.assert_array_equal(seen, reached, err_msg=f"{entry} {at}")
+    seen, _ = drawn_input(analysis, "c", "2,3")
+    assert seen.sum() == 8 + 6  # the broadcast column 3 whole, and the 3x3 window around it
 
 
 def test_interior_units_see_the_receptive_field_box():
@@ -287,3 +314,28 @@ def test_one_layout_two_backends():
     layout = rfield.layout(dep)
     root = ET.fromstring(canvas.to_svg(layout))
     assert len(list(root.iter(f"{NS}rect"))) == 1 + sum(e.tag == "rect" for e in layout.elements)
+
+
+def test_torch_agrees_where_importable():
+    """The same one-hot reach computed by PyTorch itself (the modules built directly here)."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    layers = CHAINS[1][0]
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1, padding_mode="reflect"), nn.ConvTranspose2d(3, 2, 3, stride=2),
+                          nn.Upsample(scale_factor=2, mode="bilinear"),
+                          nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True), nn.Conv2d(2, 1, 3, dilation=2))
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    n = 7 * 7
+    x = torch.zeros(n, 2, n, dtype=torch.float64)
+    x[torch.arange(n), :, torch.arange(n)] = 1.0
+    with torch.no_grad():
+        out = model.double()(x.reshape(n, 2, 7, 7))
+    analysis = analyze(layers, "1x2x7x7")
+    assert tuple(out.shape[1:]) == analysis.layers[-1].output_shape[1:]
+    for unit in ((0, 0), (3, 5), (6, 6), (2, 1)):
+        reached = (out[:, 0, unit[0], unit[1]] > 0).numpy().reshape(7, 7)
+        seen, _ = drawn_input(analysis, analysis.layers[-1].name, f"{unit[0]},{unit[1]}")
+        np.testing.assert_array_equal(seen, reached, err_msg=str(unit))

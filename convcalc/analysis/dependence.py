@@ -76,6 +76,7 @@ class Dependence:
     unit: tuple[int, int] | None  # the chosen unit (row, column; row 0 in 1-D), None: the whole output
     axes: int  # drawn axes: 2, or 1 for a 1-D network
     tensors: tuple[Tensor, ...]  # network input first, the entry last
+    notes: tuple[str, ...] = ()
 
 
 def _fail(message: str, where: str = "--rf") -> ConvcalcError:
@@ -133,6 +134,8 @@ def trace(analysis, entry: str, at: str | None = None) -> Dependence:
             ext = _apply(mats[0][0], found.seen, mats[1][0])
             dep = _apply(mats[0][1], found.seen, mats[1][1])
             lo = (mats[0][2], mats[1][2])
+            if not ext.any():  # this input reaches none of the positions: not on a path
+                continue
             need.setdefault(ref, _Need(np.zeros(lengths[ref], dtype=bool))).add(dep, ext, lo)
 
     tensors = []
@@ -147,7 +150,12 @@ def trace(analysis, entry: str, at: str | None = None) -> Dependence:
         chosen = unit if name == entry else None
         tensors.append(Tensor(name, label, shapes[name], rows_, cols_, found.seen, read, top, left,
                               chosen, spatial))  # type: ignore[arg-type]
-    return Dependence(entry, unit, len(drawn), tuple(tensors))
+    types = [by_name[t.name].type for t in tensors if t.name != INPUT]
+    notes = []
+    if "PixelUnshuffle" in types and "PixelShuffle" in types[types.index("PixelUnshuffle"):]:
+        notes.append("between PixelUnshuffle and PixelShuffle the sets are united over channels: they can "
+                     "hold positions that only other channels of a unit read (an upper bound there)")
+    return Dependence(entry, unit, len(drawn), tuple(tensors), tuple(notes))
 
 
 def _lengths(shape: tuple[int, ...], mapping: dict[int, int]) -> tuple[int, int]:
@@ -233,7 +241,7 @@ def _axis(row, effect, i: int, d: int, maps, shapes, ref: str):
         return ones, ones, 0
     outs = np.arange(n_out)
     if effect.merge:
-        if x[in_axis] == 1 and n_out > 1 or -in_axis > len(x):  # broadcast: every unit reads unit 0
+        if x[in_axis] == 1 and n_out > 1:  # broadcast: every unit reads unit 0
             taps = [np.zeros(n_out, dtype=np.int64)]
         elif effect.merge == "concat" and effect.merge_axis == in_axis:
             before = sum(s[in_axis] for s in row.input_shapes[:i])

@@ -35,7 +35,7 @@ _FILL = {("input", False): "#dbe9f6", ("input", True): "#2b6cb0", ("pad", False)
 
 def title(dep: Dependence) -> str:
     if dep.unit is None:
-        return f"receptive field of {dep.entry} (its output has no spatial axes: every unit)"
+        return f"receptive field of {dep.entry} (every unit: its output does not carry the input's spatial axes)"
     at = f"{dep.unit[0]},{dep.unit[1]}" if dep.axes == 2 else str(dep.unit[1])
     return f"receptive field of {dep.entry} at {at}"
 
@@ -43,18 +43,18 @@ def title(dep: Dependence) -> str:
 def notes(dep: Dependence) -> list[str]:
     gone = [t.name for t in dep.tensors if not t.spatial]
     if not gone:
-        return []
-    return [f"not drawn (no spatial axes left): {', '.join(gone)}; a layer that reads its whole input "
-            "(Flatten, Linear, pooling to size 1) makes every position visible"]
+        return list(dep.notes)
+    return list(dep.notes) + [f"not drawn (no spatial axes left): {', '.join(gone)}; a layer that reads its "
+                              "whole input (Flatten, Linear, pooling to size 1) makes every position visible"]
 
 
 def heading(t: Tensor) -> str:
     return t.name if t.name == "input" else f"{t.name} ({t.label})"
 
 
-def caption(t: Tensor) -> str:
+def caption(t: Tensor, axes: int = 2) -> str:
     pad = f" +{t.padding_read} padding" if t.padding_read else ""
-    size = f"{t.rows}x{t.cols}" if t.rows > 1 or t.cols == 1 else f"{t.cols}"
+    size = f"{t.rows}x{t.cols}" if axes == 2 else f"{t.cols}"
     return f"{t.count} of {t.rows * t.cols} ({size}){pad}"
 
 
@@ -85,7 +85,7 @@ def layout(dep: Dependence) -> Canvas:
         (ra, rb), (ca, cb) = _shown(t)
         cell = max(1, min(18, 384 // max(rb - ra, cb - ca, 1)))
         grid_w = (cb - ca) * cell
-        label_w = 7 * max(len(heading(t)), len(caption(t)))
+        label_w = 7 * max(len(heading(t)), len(caption(t, dep.axes)))
         w = max(grid_w, label_w)
         if i and x + 30 + w > ROW_WIDTH:
             x, y, row_h = 10, y + row_h + 16, 0
@@ -93,7 +93,7 @@ def layout(dep: Dependence) -> Canvas:
             add("text", ("x", x + 4), ("y", y + 46), ("class", "arrow"), text="→")
             x += 30
         add("text", ("x", x), ("y", y + 12), ("class", "label"), text=heading(t))
-        add("text", ("x", x), ("y", y + 27), ("class", "note"), text=caption(t))
+        add("text", ("x", x), ("y", y + 27), ("class", "note"), text=caption(t, dep.axes))
         _grid(canvas, t, x, y + 36, cell, (ra, rb), (ca, cb))
         x += w + 10
         width = max(width, x)
@@ -166,8 +166,8 @@ def png(dep: Dependence, path: str) -> None:
 def text(dep: Dependence, width: int = 80) -> str:
     """Panels side by side as far as `width` allows; a grid too large to draw is summarised
     by the bounding box of what the unit depends on, and the counts."""
-    blocks = [_block(t, width) for t in dep.tensors if t.spatial]
-    lines = [title(dep), ""]
+    blocks = [_block(t, width, dep.axes) for t in dep.tensors if t.spatial]
+    lines = [textwrap.fill(title(dep), width), ""]
     row: list[list[str]] = []
     used = 0
     for block in blocks:
@@ -193,8 +193,8 @@ def _side_by_side(blocks: list[list[str]]) -> list[str]:
             for i in range(height)]
 
 
-def _block(t: Tensor, width: int) -> list[str]:
-    head = [heading(t)[:width], caption(t)[:width]]
+def _block(t: Tensor, width: int, axes: int) -> list[str]:
+    head = [heading(t)[:width], caption(t, axes)[:width]]
     h, w = t.read.shape
     rows, cols = np.nonzero(t.read)
     spaced = 2 * w - 1 <= min(width, 48)
