@@ -259,6 +259,8 @@ def draw(
 
     kind = _figure_kind(output)
     spec_path = _spec_path(targets)
+    if spec_path is None and len(targets) == 1 and _is_model_file(targets[0]):
+        spec_path = targets[0]  # an .onnx file reads as its spec
     if spec_path is not None:
         from .network import analyse
         result = analyse(_load_spec(spec_path, input), input)

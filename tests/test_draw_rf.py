@@ -194,6 +194,7 @@ def test_the_committed_figure_matches_the_analysis():
     assert g["2"]["chosen"] == 1 and g["2"]["seen"] == 1
     # the unit 0,4 near the top border: its receptive-field box, clipped to the input
     analysis = analyze(list(layers), shape)
+    assert [tuple(r.output_shape[-2:]) for r in analysis.layers] == [(sizes[n], sizes[n]) for n in "012"]
     rf = analysis.layers[-1].receptive_field
     unit = [int(v) for v in at.split(",")]
     spans = []
@@ -339,3 +340,12 @@ def test_torch_agrees_where_importable():
         reached = (out[:, 0, unit[0], unit[1]] > 0).numpy().reshape(7, 7)
         seen, _ = drawn_input(analysis, analysis.layers[-1].name, f"{unit[0]},{unit[1]}")
         np.testing.assert_array_equal(seen, reached, err_msg=str(unit))
+
+
+def test_an_onnx_model_draws_like_its_spec(capsys):
+    pytest.importorskip("onnx")
+    path = ROOT / "tests" / "fixtures" / "importers" / "resnet18.onnx"
+    assert main(["draw", str(path), "--rf", "maxpool", "--at", "0,0"]) == 0
+    out = capsys.readouterr().out
+    # maxpool unit 0 reads conv1 units 0..1 (its padding 1 before), which read input -3..6
+    assert "36 of 50176 (224x224) +45 padding" in out and "4 of 12544 (112x112)" in out
