@@ -123,7 +123,7 @@ def trace(analysis, entry: str, at: str | None = None) -> Dependence:
     else:
         seed[unit] = True
     need[entry] = _Need(seed)
-    order = [r for r in rows[: rows.index(target) + 1]]
+    order = list(rows[:rows.index(target) + 1])  # rows come in dependency order
     for row in reversed(order):
         found = need.get(row.name)
         if found is None:
@@ -173,6 +173,8 @@ def _unit(at: str | None, entry: str, shape, mapping) -> tuple[int, int] | None:
             raise _fail(f"expected no --at: the output of {entry!r} ({'x'.join(map(str, shape))}) has no "
                         "spatial axes left, so its units see what the whole output sees", "--at")
         return None
+    if 0 in sizes:
+        raise _fail(f"expected an entry with output units; {entry!r} has none ({'x'.join(map(str, shape))})")
     if at is None:
         pos = [n // 2 for n in sizes]
     else:
