@@ -222,42 +222,120 @@ def explain(
     _warn(w for e in explanations for w in (f"{e.row.name}: {n}" for n in e.row.notes))
 
 
-@app.command("draw", cls=_Command, short_help="The convolution-arithmetic figure of one window layer.",
+@app.command("draw", cls=_Command, short_help="A layer's convolution-arithmetic figure, or one unit's receptive field.",
              epilog=_examples("convcalc draw 'Conv2d(1, 1, 3, stride=2, padding=1)' -i 1x1x5x5 --at 1,1",
                               "convcalc draw 'ConvTranspose2d(1, 1, 3, stride=2)' -i 1x1x3x3 -o fig.svg",
-                              "convcalc draw 'MaxPool1d(2, ceil_mode=True)' -i 1x1x5"))
+                              "convcalc draw examples/tiny_resnet.yaml --rf layer1 -o rf.png",
+                              "convcalc draw 'Conv2d(1, 1, 3)' 'Conv2d(1, 1, 3, stride=2)' -i 1x1x9x9 --rf 1"))
 def draw(
-    layer: str = typer.Argument(..., metavar="LAYER", show_default=False,
-                                help="One convolution, transposed convolution or pooling layer."),
-    input: str = INPUT_OPT,
+    targets: List[str] = typer.Argument(..., metavar="LAYER... | NET.yaml", show_default=False,
+                                        help="One window layer (its arithmetic figure), a chain, or a YAML "
+                                             "network spec (a receptive field)."),
+    input: Optional[str] = SPEC_INPUT_OPT,
+    rf: Optional[str] = typer.Option(None, "--rf", metavar="ENTRY",
+                                     help="Draw the receptive field of one unit of ENTRY: an entry name of the "
+                                          "spec, or a chain's layer index (default: the last layer, for a "
+                                          "chain or a spec)."),
     at: Optional[str] = typer.Option(None, "--at", metavar="I,J",
-                                     help="The output unit whose window is drawn (default 0,0; one index in 1-D)."),
-    output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE.svg",
-                                         help="Write an SVG figure; without it a text rendering is printed."),
+                                     help="The output unit drawn (one index in 1-D; default 0,0 for a layer's "
+                                          "figure, the centre for a receptive field)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
+                                         help="Write FILE.svg, or FILE.png (needs Pillow: pip install "
+                                              "\"convcalc[image]\"); without it a text rendering is printed."),
 ) -> None:
-    """Input grid with padding, the taps one output unit reads, the next window, the output grid
-    (a transposed convolution also as its direct convolution over the zero-inserted input).
+    """One layer: input grid with padding, the taps one output unit reads, the next window, the
+    output grid (a transposed convolution also as its direct convolution over the zero-inserted
+    input).  A chain, a spec or --rf: the positions one unit depends on in every tensor from the
+    input to ENTRY, padding it reads apart, with the counts.
 
-    Text legend: . input, p padding, 0 inserted zero, # tap on input, * tap on padding or zero,
-    + the next window's taps, x the ceil_mode window beyond the padded input, o output, @ the chosen unit.
+    Text legend (a layer): . input, p padding, 0 inserted zero, # tap on input, * tap on padding or
+    zero, + the next window's taps, x the ceil_mode window beyond the padded input, o output, @ the
+    chosen unit.  (A receptive field): ■ depends on, · does not, □ padding read, ◦ padding not read.
     """
-    from .api import analyze
     from .render import svg
 
-    analysis = analyze([layer], input, sources=["<arg 1>"])
-    if len(analysis.layers) != 1:
-        raise ConvcalcError(f"expected one layer to draw; got {len(analysis.layers)}", Location("<arg 1>"))
-    row = analysis.layers[0]
-    figure = svg.build(row.layer, row.input_shape, row.output_shape, at)
+    from .analysis.dependence import trace
+    from .render import rfield
+
+    kind = _figure_kind(output)
+    spec_path = _spec_path(targets)
+    if spec_path is None and len(targets) == 1 and _is_model_file(targets[0]):
+        spec_path = targets[0]  # an .onnx file reads as its spec
+    if spec_path is not None:
+        from .network import analyse
+        result = analyse(_load_spec(spec_path, input), input)
+        row_name = _spec_entry(result, rf)
+        analysis = result.analysis
+    else:
+        from .api import analyze
+        analysis = analyze(targets, _required_input(input), sources=_sources(targets))
+        if rf is None and len(targets) == 1 and len(analysis.layers) == 1:
+            row = analysis.layers[0]
+            figure = svg.build(row.layer, row.input_shape, row.output_shape, at)
+            _write_figure(output, kind, figure, svg)
+            if output is not None:
+                _say(*(f"note: {n}" for n in figure.notes))
+            return
+        row_name = _chain_entry(analysis, rf)
+    _write_figure(output, kind, trace(analysis, row_name, at), rfield)
+
+
+def _figure_kind(output: str | None) -> str | None:
     if output is None:
-        print(svg.text(figure), end="")
+        return None
+    suffix = os.path.splitext(output)[1].lower()
+    if suffix not in (".svg", ".png"):
+        raise ConvcalcError(f"expected a file name ending in .svg or .png; got {output!r}", Location("--output"))
+    return suffix[1:]
+
+
+def _write_figure(output: str | None, kind: str | None, figure, backend) -> None:
+    """Text on stdout, or the SVG or PNG file; the one place draw writes."""
+    if output is None:
+        print(backend.text(figure), end="")
         return
     try:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(svg.svg(figure))
+        if kind == "png":
+            backend.png(figure, output)
+        else:
+            with open(output, "w", encoding="utf-8") as f:
+                f.write(backend.svg(figure))
+    except ImportError as exc:
+        raise ConvcalcError(str(exc), Location("--output")) from None
     except OSError as exc:
         raise ConvcalcError(f"cannot write {output!r}: {exc.strerror or exc}", Location("--output")) from None
-    _say(*(f"note: {n}" for n in figure.notes))
+
+
+def _spec_entry(result, entry: str | None) -> str:
+    """The row whose output ENTRY names (the network's output when not given)."""
+    if entry is None:
+        return result.output_row().name
+    node = result.network.find(entry)
+    if node is None or node not in result.last_row:
+        import difflib
+        close = difflib.get_close_matches(entry, list(result.last_row), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConvcalcError(f"expected an entry of {result.spec.source}; it has no {entry!r}{hint}",
+                            Location("--rf"))
+    return result.last_row[node].name
+
+
+def _chain_entry(analysis, entry: str | None) -> str:
+    """A chain's layer by index (negative from the end) or row name."""
+    rows = analysis.layers
+    if entry is None:
+        return rows[-1].name
+    names = [r.name for r in rows]
+    if entry in names:
+        return entry
+    try:
+        index = int(entry)
+    except ValueError:
+        index = None
+    if index is not None and -len(rows) <= index < len(rows):
+        return rows[index].name
+    raise ConvcalcError(f"expected a layer index 0..{len(rows) - 1} or a layer name of the chain; got {entry!r}",
+                        Location("--rf"))
 
 
 class RunFormat(str, Enum):

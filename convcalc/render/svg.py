@@ -7,8 +7,9 @@ chosen unit; a transposed convolution adds its equivalent direct convolution ove
 zero-inserted input; a ceil_mode pool marks the window that hangs over the padded input.
 
 Geometry comes from the layer protocol only: `rf_effect()` steps (`taps`, `bounds`),
-`pad_pairs()` and, for a transposed convolution, `direct_terms()`.  The SVG is written as
-text (no plotting dependency); `text()` is the compact terminal rendering.
+`pad_pairs()` and, for a transposed convolution, `direct_terms()`.  `layout()` places it on a
+`canvas.Canvas`, written as SVG text (no plotting dependency) or painted as a PNG (Pillow);
+`text()` is the compact terminal rendering.
 
 Elements a reader (or a test) can parse: each grid is `<g class="grid" data-role=...
 data-rows=... data-cols=...>` holding one `<rect class="cell KIND">` per shown cell
@@ -19,11 +20,11 @@ and `data-c` in full-grid coordinates.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape
 
 from ..errors import ConvcalcError, Location
 from ..layers.rf import TransposedStep, WindowStep
 from ..layers.windows import axis_name
+from .canvas import Canvas, to_svg, write_png
 
 #: the most cells drawn along one axis; larger grids are cropped around the chosen window
 LIMIT = 64
@@ -286,43 +287,50 @@ _TAP = {"input": "#2b6cb0", "pad": "#7a7a7a", "zero": "#7a7a7a"}
 
 def svg(figure: Figure) -> str:
     """The figure as a standalone SVG document."""
-    body: list[str] = []
+    return to_svg(layout(figure))
+
+
+def png(figure: Figure, path: str) -> None:
+    """The figure as a PNG (Pillow), painted from the same layout as the SVG."""
+    write_png(layout(figure), path)
+
+
+def layout(figure: Figure) -> Canvas:
+    """Where every cell, outline and label goes: the geometry both backends draw."""
+    canvas = Canvas()
+    add = canvas.add
     y = 30
     width = 0
-    body.append(f'<text x="10" y="20" class="title">{escape(figure.layer)}</text>')
+    add("text", ("x", 10), ("y", 20), ("class", "title"), text=figure.layer)
     for row in figure.panels:
         x = 10
         height = 0
         for i, panel in enumerate(row):
             if i:
-                body.append(f'<text x="{x}" y="{y + 40}" class="arrow">→</text>')
+                add("text", ("x", x), ("y", y + 40), ("class", "arrow"), text="→")
                 x += 30
-            part, w, h = _svg_panel(panel, x, y + 20)
-            body.append(f'<text x="{x}" y="{y + 12}" class="label">{escape(panel.title)}</text>')
-            body.extend(part)
+            add("text", ("x", x), ("y", y + 12), ("class", "label"), text=panel.title)
+            w, h = _svg_panel(canvas, panel, x, y + 20)
             x += max(w, 8 * len(panel.title) if i == 0 else 0) + 20
             height = max(height, h + 30)
         width = max(width, x)
         y += height + 10
     for note in figure.notes:
-        body.append(f'<text x="10" y="{y + 4}" class="note">note: {escape(note)}</text>')
+        add("text", ("x", 10), ("y", y + 4), ("class", "note"), text=f"note: {note}")
         width = max(width, 20 + 7 * len(note))
         y += 18
-    head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y + 10}" '
-            f'viewBox="0 0 {width} {y + 10}" font-family="sans-serif" font-size="12">\n'
-            '<style>.title{font-size:15px;font-weight:bold}.label{font-size:12px}'
-            '.note{font-size:11px;fill:#444}.arrow{font-size:20px}</style>\n'
-            f'<rect x="0" y="0" width="{width}" height="{y + 10}" fill="white"/>\n')
-    return head + "\n".join(body) + "\n</svg>\n"
+    canvas.width, canvas.height = width, y + 10
+    return canvas
 
 
-def _svg_panel(panel: Panel, x0: int, y0: int) -> tuple[list[str], int, int]:
+def _svg_panel(canvas: Canvas, panel: Panel, x0: int, y0: int) -> tuple[int, int]:
     (ra, rb), (ca, cb) = _shown(panel)
     off_x = x0 + (CELL if ca > 0 else 0)
     off_y = y0 + (CELL if ra > 0 else 0)
     taps = set(panel.shown_taps())
-    out = [f'<g class="grid" data-role="{panel.role}" data-rows="{len(panel.rows)}" '
-           f'data-cols="{len(panel.cols)}" data-shown="{ra}:{rb},{ca}:{cb}">']
+    add = canvas.add
+    add("g", ("class", "grid"), ("data-role", panel.role), ("data-rows", len(panel.rows)),
+        ("data-cols", len(panel.cols)), ("data-shown", f"{ra}:{rb},{ca}:{cb}"))
 
     def px(r: int, c: int) -> tuple[int, int]:
         return off_x + (c - ca) * CELL, off_y + (r - ra) * CELL
@@ -339,16 +347,16 @@ def _svg_panel(panel: Panel, x0: int, y0: int) -> tuple[list[str], int, int]:
                 classes.append("tap")
                 fill = _TAP[kind]
             x, y = px(r, c)
-            out.append(f'<rect class="{" ".join(classes)}" data-r="{r}" data-c="{c}" x="{x}" y="{y}" '
-                       f'width="{CELL}" height="{CELL}" fill="{fill}" stroke="#555" stroke-width="0.6"/>')
+            add("rect", ("class", " ".join(classes)), ("data-r", r), ("data-c", c), ("x", x), ("y", y),
+                ("width", CELL), ("height", CELL), ("fill", fill), ("stroke", "#555"), ("stroke-width", 0.6))
             if kind == "zero":
-                out.append(f'<text x="{x + CELL // 2 - 3}" y="{y + CELL - 5}" font-size="10" '
-                           f'fill="#999">0</text>')
-    out.append("</g>")
-    for name, box, style in (("next-window", panel.next_window, 'stroke="#d69e2e" stroke-width="2"'),
-                             ("window", panel.window, 'stroke="#c53030" stroke-width="2.5"'),
+                add("text", ("x", x + CELL // 2 - 3), ("y", y + CELL - 5), ("font-size", 10), ("fill", "#999"),
+                    text="0")
+    add("/g")
+    for name, box, style in (("next-window", panel.next_window, (("stroke", "#d69e2e"), ("stroke-width", 2))),
+                             ("window", panel.window, (("stroke", "#c53030"), ("stroke-width", 2.5))),
                              ("extra-window", panel.extra_window,
-                              'stroke="#805ad5" stroke-width="2" stroke-dasharray="5,3"')):
+                              (("stroke", "#805ad5"), ("stroke-width", 2), ("stroke-dasharray", "5,3")))):
         if box is None:
             continue
         r0, r1, c0, c1 = box
@@ -356,19 +364,19 @@ def _svg_panel(panel: Panel, x0: int, y0: int) -> tuple[list[str], int, int]:
             r0, c0 = max(r0, ra - 1), max(c0, ca - 1)
             r1, c1 = min(r1, rb), min(c1, cb)
         x, y = px(r0, c0)
-        out.append(f'<rect class="{name}" x="{x}" y="{y}" width="{(c1 - c0 + 1) * CELL}" '
-                   f'height="{(r1 - r0 + 1) * CELL}" fill="none" {style}/>')
+        add("rect", ("class", name), ("x", x), ("y", y), ("width", (c1 - c0 + 1) * CELL),
+            ("height", (r1 - r0 + 1) * CELL), ("fill", "none"), *style)
     if ca > 0:
-        out.append(f'<text class="ellipsis" x="{x0}" y="{off_y + 12}">…</text>')
+        add("text", ("class", "ellipsis"), ("x", x0), ("y", off_y + 12), text="…")
     if cb < len(panel.cols):
-        out.append(f'<text class="ellipsis" x="{off_x + (cb - ca) * CELL + 3}" y="{off_y + 12}">…</text>')
+        add("text", ("class", "ellipsis"), ("x", off_x + (cb - ca) * CELL + 3), ("y", off_y + 12), text="…")
     if ra > 0:
-        out.append(f'<text class="ellipsis" x="{off_x}" y="{y0 + 12}">…</text>')
+        add("text", ("class", "ellipsis"), ("x", off_x), ("y", y0 + 12), text="…")
     if rb < len(panel.rows):
-        out.append(f'<text class="ellipsis" x="{off_x}" y="{off_y + (rb - ra) * CELL + 12}">…</text>')
+        add("text", ("class", "ellipsis"), ("x", off_x), ("y", off_y + (rb - ra) * CELL + 12), text="…")
     w = (cb - ca + 2) * CELL + (CELL if ca > 0 else 0)
     h = (rb - ra + 2) * CELL + (CELL if ra > 0 else 0)
     if panel.extra_window is not None:
         w += max(0, panel.extra_window[3] + 1 - cb) * CELL
         h += max(0, panel.extra_window[1] + 1 - rb) * CELL
-    return out, w, h
+    return w, h
