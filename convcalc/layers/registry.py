@@ -254,8 +254,9 @@ def lookup(name: str, location: Location | None = None) -> Spec:
     key = name.strip()
     if "(" in key:
         key = key[:key.index("(")].strip()
-    for prefix in ("torch.nn.", "nn."):
-        if key.lower().startswith(prefix):
+    for prefix in ("torch.nn.", "nn.", "torchvision.ops.", "ops."):
+        if key.lower().startswith(prefix) and (prefix.startswith("torch.nn") or prefix == "nn."
+                                               or key[len(prefix):].lower() == "deformconv2d"):
             key = key[len(prefix):]
     spec = table().get(key.lower())
     if spec is None:

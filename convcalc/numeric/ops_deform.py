@@ -25,6 +25,7 @@ from ..layers.deform import DeformConv2d
 from .kernel_support import accept
 from .kernels import Context, kernel, parameters
 from .memory import scratch
+from .ops_conv import chunks
 
 #: bytes per (image, group of offsets, tap, position) besides the channel data: two
 #: coordinates, four corner indices (int64) and four weights
@@ -53,7 +54,8 @@ def deform_scratch(layer: DeformConv2d, inputs, output, itemsize: int, chunk_byt
     zeros = n * 2 * math.prod(layer.kernel_size) * output[2] * output[3] * itemsize if len(inputs) == 1 else 0
     groups = inputs[1][1] // (2 * math.prod(layer.kernel_size)) if len(inputs) > 1 else 1
     unit = _unit_bytes(layer, c, groups, itemsize)
-    return padded + zeros + 2 * max(chunk_bytes, unit) + output[1] * output[2] * output[3] * itemsize
+    block = min(n * output[2] * output[3] * unit, max(chunk_bytes, unit))  # one (image, positions) block
+    return padded + zeros + 2 * block
 
 
 def _sampling_points(layer: DeformConv2d, offset: np.ndarray, rows: slice, width: int, dtype):
@@ -117,20 +119,20 @@ def deform_conv(layer: DeformConv2d, inputs, params, ctx: Context) -> np.ndarray
     bordered = np.zeros((n, c, height + 2, width + 2), dtype=dtype)
     bordered[:, :, 1:height + 1, 1:width + 1] = x
     image = bordered.reshape(n, groups, c // groups, (height + 2) * (width + 2))
-    step = max(1, ctx.chunk_bytes // _unit_bytes(layer, c, groups, dtype.itemsize))
-    for start in range(0, positions, step):
-        rows = slice(start, min(positions, start + step))
-        length = rows.stop - rows.start
-        h, w = _sampling_points(layer, offset, rows, out_w, dtype)          # n, G, K, l
+    unit = _unit_bytes(layer, c, groups, dtype.itemsize)
+    for images, rows in chunks((n, positions), unit, ctx.chunk_bytes):
+        images, rows = slice(*images.indices(n)), slice(*rows.indices(positions))
+        count, length = images.stop - images.start, rows.stop - rows.start
+        h, w = _sampling_points(layer, offset[images], rows, out_w, dtype)   # n, G, K, l
         index, corner = _corners(h, w, height, width, dtype)                # n, G, K, l, 4
-        values = np.take_along_axis(image, index.reshape(n, groups, 1, -1), axis=-1)
-        values = values.reshape(n, groups, c // groups, taps, length, 4)
+        values = np.take_along_axis(image[images], index.reshape(count, groups, 1, -1), axis=-1)
+        values = values.reshape(count, groups, c // groups, taps, length, 4)
         samples = ctx.einsum("ngcklq,ngklq->ngckl", values, corner)
         del values
         if mask is not None:
-            samples = ctx.einsum("ngckl,ngkl->ngckl", samples, mask[..., rows])
-        columns = samples.reshape(n, wg, per_group * taps, length)        # channel-major, as the weight
-        out[:, :, rows] = ctx.matmul(weight, columns).reshape(n, c_out, length)
+            samples = ctx.einsum("ngckl,ngkl->ngckl", samples, mask[images, ..., rows])
+        columns = samples.reshape(count, wg, per_group * taps, length)    # channel-major, as the weight
+        out[images, :, rows] = ctx.matmul(weight, columns).reshape(count, c_out, length)
     if layer.bias:
         out += np.asarray(params["bias"], dtype=dtype).reshape(1, c_out, 1)
     return out.reshape(n, c_out, out_h, out_w)
