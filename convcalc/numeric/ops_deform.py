@@ -96,7 +96,7 @@ def _corners(h: np.ndarray, w: np.ndarray, height: int, width: int, dtype):
 def deform_conv(layer: DeformConv2d, inputs, params, ctx: Context) -> np.ndarray:
     x = inputs[0]
     layer.output_shape([a.shape for a in inputs])
-    accept(layer, x, what="torchvision's deform_conv2d has no integer kernel")
+    accept(layer, x, what="torchvision's deform_conv2d")
     dtype = x.dtype
     n, c, height, width = x.shape
     kh, kw = layer.kernel_size
