@@ -318,3 +318,21 @@ def test_live_against_torchvision():
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
         checked += 1
     assert checked >= 20
+
+
+# ------------------------------------------------------------------ torch.fx import
+
+def test_fx_import_of_a_recorded_dcn_model():
+    """torchvision's DeformConv2d is a leaf of convcalc's tracer: its offset (and mask),
+    positional or by keyword, become the entry's `from:` inputs."""
+    from convcalc.importers.fx import from_records
+    from convcalc.network import load_text
+    fx = DATA["fx"]
+    imported = from_records(fx["records"], tuple(fx["input_shape"]))
+    result = analyse(load_text(imported.to_yaml(), "imported.yaml"))
+    total = result.analysis.total
+    assert list(total.output_shape) == fx["output_shape"] and total.params == fx["params"]
+    rows = {row.name: row for row in result.analysis.layers}
+    for module, shape in fx["layer_shapes"].items():
+        assert list(rows[module].output_shape) == shape, module
+    assert len(rows["dcn"].inputs) == 3 and len(rows["dcn2"].inputs) == 2
