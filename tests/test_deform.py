@@ -336,3 +336,29 @@ def test_fx_import_of_a_recorded_dcn_model():
     for module, shape in fx["layer_shapes"].items():
         assert list(rows[module].output_shape) == shape, module
     assert len(rows["dcn"].inputs) == 3 and len(rows["dcn2"].inputs) == 2
+
+
+def test_onnx_deformconv_becomes_a_deformconv2d_with_offset_and_mask():
+    """ONNX's DeformConv (opset 19; torchvision 0.29 itself exports none): X, W, offset,
+    B, mask, as a graph another exporter writes it."""
+    pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    from convcalc.importers.onnx import from_model
+    from convcalc.network import load_text
+    inits = [TensorProto(name=n, data_type=TensorProto.FLOAT, dims=list(d)) for n, d in
+             (("wo", (36, 4, 3, 3)), ("wm", (18, 4, 3, 3)), ("w", (8, 2, 3, 3)), ("b", (8,)))]
+    nodes = [helper.make_node("Conv", ["x", "wo"], ["off"], pads=[1, 1, 1, 1], strides=[2, 2]),
+             helper.make_node("Conv", ["x", "wm"], ["m0"], pads=[1, 1, 1, 1], strides=[2, 2]),
+             helper.make_node("Sigmoid", ["m0"], ["m"]),
+             helper.make_node("DeformConv", ["x", "w", "off", "b", "m"], ["y"], pads=[1, 1, 1, 1], strides=[2, 2],
+                              group=2, offset_group=2, kernel_shape=[3, 3])]
+    g = helper.make_graph(nodes, "dcn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 10, 10])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=inits)
+    imported = from_model(helper.make_model(g, opset_imports=[helper.make_opsetid("", 19)]), "dcn.onnx")
+    entry = imported.entries[-1]
+    assert entry.layer == "DeformConv2d(4, 8, 3, stride=2, padding=1, groups=2)"
+    assert len(entry.inputs) == 3
+    row = analyse(load_text(imported.to_yaml(), "dcn.yaml")).analysis.layers[-1]
+    assert row.output_shape == (1, 8, 5, 5)
+    assert row.macs == 8 * 2 * 9 * 25 + 5 * 4 * 9 * 25
