@@ -280,6 +280,37 @@ def test_refusals_are_worded_expected_got(shapes, fragment):
     assert fragment in str(info.value) and "; got" in str(info.value)
 
 
+def _traced_peak(fn):
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        value = fn()
+        return tracemalloc.get_traced_memory()[1] - base, value
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("spec, max_memory", [
+    ("input: [2, 16, 48, 48]\nlayers: ['DeformConv2d(16, 32, 3, padding=1)']", 4 << 20),
+    ("input: [3, 8, 40, 40]\nlayers: ['DeformConv2d(8, 8, (3, 5), stride=2, dilation=2, groups=2)']", 2 << 20),
+    ("input: [2, 16, 40, 40]\nlayers: ['DeformConv2d(16, 16, 3, padding=1)']", None),
+    (SPEC.replace("[1, 4, 12, 12]", "[2, 4, 40, 40]"), 3 << 20),
+])
+def test_the_estimate_bounds_the_measured_peak(spec, max_memory):
+    """numpy's allocations, traced while the run goes, stay within the estimate (as
+    tests/test_execute.py holds the other kernels)."""
+    from convcalc.network import load_text
+    from convcalc.numeric.memory import BOOKKEEPING, fmt_bytes
+    from convcalc.numeric.execute import random_input
+    analysis = analyse(load_text(spec, "net.yaml")).analysis
+    execute(convcalc.analyze(["DeformConv2d(1, 1, 1)"], (1, 1, 2, 2)), np.zeros((1, 1, 2, 2), np.float32))  # imports
+    peak, result = _traced_peak(lambda: execute(analysis, random_input(analysis.input_shape, 0),
+                                                max_memory=max_memory or 1 << 40))
+    assert peak <= result.estimate.peak - BOOKKEEPING + (64 << 10), (fmt_bytes(peak), result.estimate.describe())
+
+
 def test_the_memory_budget_applies():
     analysis = convcalc.analyze(["DeformConv2d(64, 64, 3, padding=1)"], (8, 64, 128, 128))
     x = np.zeros((8, 64, 128, 128), dtype=np.float32)

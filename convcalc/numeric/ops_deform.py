@@ -1,4 +1,4 @@
-"""DeformConv2d: bilinear sampling at the offset taps (one gather), then im2col's matmul.
+"""DeformConv2d: bilinear sampling at the offset taps (gathered), then im2col's matmul.
 
 As torchvision's CPU kernel (`deform_conv2d_kernel.cpp`) does: tap (i, j) of output
 position (y, x) samples the input at
@@ -6,8 +6,10 @@ position (y, x) samples the input at
 by bilinear interpolation, where a sample with h ≤ −1, h ≥ H, w ≤ −1 or w ≥ W is 0 and a
 corner outside the image contributes 0 (the input is read through a one-pixel zero
 border, so partial neighbours need no case); with a mask the sample is scaled by it.
-The samples, (C_in × kh·kw, positions) per image, are the columns one batched matmul
-multiplies by the weight, the groups its batch axis.
+The four corners of every sample of a block are one `np.take` per image and offset group
+(all its channels, taps and positions at once); the samples, (C_in × kh·kw, positions)
+per image, are the columns one batched matmul multiplies by the weight, the groups its
+batch axis.
 
 Counted products (`Context`): the 4-corner weighted sum of every sample (4 MACs), the
 mask multiply (1), the matmul (C_out × C_in/groups × kh·kw per position) — the
@@ -92,6 +94,18 @@ def _corners(h: np.ndarray, w: np.ndarray, height: int, width: int, dtype):
     return index, weight
 
 
+def _gather(image: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """values[b, g, c, i] = image[b, g, c, index[b, g, i]]: one `take` per image and offset
+    group (each a vectorised gather of all its channels, taps and positions), which unlike
+    a broadcast fancy index makes no index array the size of the result."""
+    count, groups, per = image.shape[:3]
+    values = np.empty((count, groups, per, index.shape[-1]), dtype=image.dtype)
+    for b in range(count):
+        for g in range(groups):
+            np.take(image[b, g], index[b, g], axis=-1, out=values[b, g], mode="clip")  # in range: unbuffered
+    return values
+
+
 @kernel(DeformConv2d)
 def deform_conv(layer: DeformConv2d, inputs, params, ctx: Context) -> np.ndarray:
     x = inputs[0]
@@ -125,12 +139,12 @@ def deform_conv(layer: DeformConv2d, inputs, params, ctx: Context) -> np.ndarray
         count, length = images.stop - images.start, rows.stop - rows.start
         h, w = _sampling_points(layer, offset[images], rows, out_w, dtype)   # n, G, K, l
         index, corner = _corners(h, w, height, width, dtype)                # n, G, K, l, 4
-        values = np.take_along_axis(image[images], index.reshape(count, groups, 1, -1), axis=-1)
+        values = _gather(image[images], index.reshape(count, groups, -1))
         values = values.reshape(count, groups, c // groups, taps, length, 4)
-        samples = ctx.einsum("ngcklq,ngklq->ngckl", values, corner)
+        samples = ctx.einsum("ngcklq,ngklq->ngckl", values, corner, optimize=False)
         del values
         if mask is not None:
-            samples = ctx.einsum("ngckl,ngkl->ngckl", samples, mask[images, ..., rows])
+            samples = ctx.einsum("ngckl,ngkl->ngckl", samples, mask[images, ..., rows], optimize=False)
         columns = samples.reshape(count, wg, per_group * taps, length)    # channel-major, as the weight
         out[images, :, rows] = ctx.matmul(weight, columns).reshape(count, c_out, length)
     if layer.bias:
