@@ -393,3 +393,28 @@ def test_onnx_deformconv_becomes_a_deformconv2d_with_offset_and_mask():
     row = analyse(load_text(imported.to_yaml(), "dcn.yaml")).analysis.layers[-1]
     assert row.output_shape == (1, 8, 5, 5)
     assert row.macs == 8 * 2 * 9 * 25 + 5 * 4 * 9 * 25
+
+
+def test_live_sweep_against_torchvision():
+    """Fresh random configurations from the recording script's generator, judged by
+    torchvision now: the same acceptance, shape and parameters."""
+    pytest.importorskip("torchvision.ops")
+    import importlib.util
+    import random
+    spec = importlib.util.spec_from_file_location("record_deform", FIXTURES / "record_torchvision_deform.py")
+    record = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(record)
+    rng = random.Random(7)
+    judged = 0
+    while judged < 300:
+        case = record.sweep_case(rng)
+        try:
+            case.update(record.judge(case))
+        except ValueError:  # a configuration that crashes torchvision's kernel
+            continue
+        found = _judge(case)
+        if case["ok"]:
+            assert found == (True, case["output"], case["params"]), (expression(case), case["inputs"])
+        else:
+            assert not found[0], (expression(case), case["inputs"], case["error"])
+        judged += 1

@@ -188,7 +188,7 @@ class DeformConv2d(Layer):
         """The regular grid's window on the input (the taps before their offsets move them:
         learned offsets can move a tap anywhere, so no static field bounds it); the offset
         and the mask are read at the output unit's own position, by every output channel."""
-        from .rf import IDENTITY, Groups, RFEffect, WindowStep
+        from .rf import Groups, RFEffect, WindowStep
         x = RFEffect({i - 2: WindowStep(self.kernel_size[i], self.stride[i], self.dilation[i], self.padding[i])
                       for i in range(2)}, channels=Groups(self.weight_groups(inputs[0][1])), channel_axis=-3)
         rest = RFEffect({}, channels=Groups(1), channel_axis=-3)

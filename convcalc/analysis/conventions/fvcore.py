@@ -67,8 +67,9 @@ def conv(layer, inputs, output, terms):
 
 @rule(DeformConv2d)
 def deform_conv(layer, inputs, output, terms):
-    return nothing(terms, miscount("torchvision::deform_conv2d has no handle in fvcore: skipped as an unsupported "
-                                   "operator, the whole deformable convolution counts 0"))
+    # not a miscount: fvcore names the operator among its unsupported ones (and warns)
+    return nothing(terms, "torchvision::deform_conv2d has no handle in fvcore: reported as an unsupported "
+                          "operator, the deformable convolution counts 0")
 
 
 @rule(Linear)
