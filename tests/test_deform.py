@@ -418,3 +418,34 @@ def test_live_sweep_against_torchvision():
         else:
             assert not found[0], (expression(case), case["inputs"], case["error"])
         judged += 1
+
+
+# ------------------------------------------------------------------ wrongly typed arguments
+
+def _arg_expr(kwargs: dict) -> str:
+    return "DeformConv2d(" + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ")"
+
+
+@pytest.mark.parametrize("case", [c for c in DATA["args"] if not c.get("resource")],
+                         ids=lambda c: f"{c['param']}={c['value']}")
+def test_wrongly_typed_arguments_as_torchvision(case):
+    """Strings, floats, bools, None, tuples of every length, 64-bit edges: accepted or
+    refused as torchvision's module and its first forward accepted or refused them."""
+    try:
+        layer = build_layer(_arg_expr(case["kwargs"]))
+        kh, kw = layer.kernel_size
+        x = (2, 18, 5, 5)
+        outs = [(x[2 + i] + 2 * layer.padding[i] - layer.dilation[i] * ((kh, kw)[i] - 1) - 1) // layer.stride[i] + 1
+                for i in range(2)]
+        layer.output_shape([x, (2, 2 * kh * kw, max(outs[0], 0), max(outs[1], 0))])
+        accepted = True
+    except ConvcalcError:
+        accepted = False
+    assert accepted == case["accepted"], (_arg_expr(case["kwargs"]), case["error"])
+
+
+def test_the_argument_sweep_is_complete():
+    params = {c["param"] for c in DATA["args"]}
+    assert params == {None, "in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation",
+                      "groups", "bias"}
+    assert any(c["phase"] == "crash" for c in DATA["args"])  # stride=0: SIGFPE in torchvision's kernel

@@ -64,7 +64,7 @@ class DeformConv2d(Layer):
         # C++ kernel at the first forward (a stride of 0 crashes it): refused here.
         groups = as_int("groups", self.groups, minimum=1, bools=True)
         in_c = as_int("in_channels", self.in_channels, minimum=1, bools=True)
-        out_c = as_int("out_channels", self.out_channels, minimum=0, bools=True)
+        out_c = as_int("out_channels", self.out_channels, minimum=0)  # torch.empty's first size: no bool
         if in_c % groups:
             raise ArgumentError("groups", f"in_channels must be divisible by groups; got in_channels={in_c}, "
                                           f"groups={groups}")
@@ -74,10 +74,16 @@ class DeformConv2d(Layer):
         if in_c < groups:
             raise ArgumentError("groups", f"in_channels/groups must be at least 1 (the weight's fan-in); got "
                                           f"in_channels={in_c}, groups={groups}")
-        kernel = ntuple("kernel_size", self.kernel_size, 2, minimum=1)
-        stride = ntuple("stride", self.stride, 2, minimum=1)
-        padding = ntuple("padding", self.padding, 2, minimum=0)
-        dilation = ntuple("dilation", self.dilation, 2, minimum=1)
+        # the weight is torch.empty(out, in // groups, kernel_size[0], kernel_size[1]): a longer
+        # tuple's further entries are never read, and a bool passes as a size after the first
+        kernel = self.kernel_size
+        if isinstance(kernel, (tuple, list)) and len(kernel) > 2:
+            kernel = tuple(kernel[:2])
+        kernel = ntuple("kernel_size", kernel, 2, minimum=1, bools=True)
+        # the C++ operator takes them as int64 arguments, which a bool converts to
+        stride = ntuple("stride", self.stride, 2, minimum=1, bools=True)
+        padding = ntuple("padding", self.padding, 2, minimum=0, bools=True)
+        dilation = ntuple("dilation", self.dilation, 2, minimum=1, bools=True)
         check_numel("kernel_size", (out_c, in_c // groups) + kernel)
         for name, value in (("in_channels", in_c), ("out_channels", out_c), ("groups", groups),
                             ("kernel_size", kernel), ("stride", stride), ("padding", padding),
