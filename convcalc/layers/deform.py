@@ -197,8 +197,11 @@ class DeformConv2d(Layer):
         from .rf import Groups, RFEffect, WindowStep
         x = RFEffect({i - 2: WindowStep(self.kernel_size[i], self.stride[i], self.dilation[i], self.padding[i])
                       for i in range(2)}, channels=Groups(self.weight_groups(inputs[0][1])), channel_axis=-3)
+        if len(inputs) == 1:
+            return x
         rest = RFEffect({}, channels=Groups(1), channel_axis=-3)
-        return RFEffect({}, per_input=(x,) + (rest,) * (len(inputs) - 1)) if len(inputs) > 1 else x
+        # the first input's steps stand in `steps` too, for readers that follow input 0 only
+        return RFEffect(x.steps, channels=x.channels, channel_axis=-3, per_input=(x,) + (rest,) * (len(inputs) - 1))
 
     def notes(self, inputs, output) -> list[str]:
         x = inputs[0]
