@@ -367,7 +367,7 @@ def run_command(
                                    "(.png, .jpg, ...; needs Pillow) is 1xCxHxW in [0, 1]."),
     weight: Optional[str] = typer.Option(None, "--weight", "-w", metavar="ARRAY",
                                          help="The weight of the FIRST weighted layer of the chain (Conv, "
-                                              "ConvTranspose or Linear), in PyTorch's layout; a bare kernel "
+                                              "ConvTranspose, Linear or DeformConv2d), in PyTorch's layout; a bare kernel "
                                               "(3x3) for one channel in and out. Others are seeded random."),
     bias: Optional[str] = typer.Option(None, "--bias", "-b", metavar="ARRAY",
                                        help="The bias of that same first weighted layer."),
@@ -385,8 +385,9 @@ def run_command(
 ) -> None:
     """Push real arrays through a layer or a chain with the NumPy executor and print the output.
 
-    Arrays use PyTorch's layouts; --weight and --bias set the first Conv, ConvTranspose or
-    Linear layer of the chain, every other parameter is a seeded random value at PyTorch's
+    Arrays use PyTorch's layouts; --weight and --bias set the first Conv, ConvTranspose,
+    Linear or DeformConv2d layer of the chain (a DeformConv2d in a chain runs on zero
+    offsets, the regular grid), every other parameter is a seeded random value at PyTorch's
     initial scale.
     """
     from .numeric.arrays import format_array

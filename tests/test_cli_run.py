@@ -155,7 +155,7 @@ def test_run_over_budget_never_reads_the_file(capsys, tmp_path):
 def test_weight_needs_a_weighted_layer(capsys):
     code, out, err = cli(capsys, "run", "Identity()", "-i", "[[1.0]]", "-w", "[1.0]")
     assert code == 2
-    one_error(err, "--weight", "Conv, ConvTranspose or Linear")
+    one_error(err, "--weight", "Conv, ConvTranspose, Linear or DeformConv2d")
 
 
 def test_help_says_which_layer_takes_the_weight(capsys):

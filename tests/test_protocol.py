@@ -53,6 +53,8 @@ SAMPLES = {
     "GroupNorm": ("GroupNorm(2, 4)", "2x4x5x5"), "LayerNorm": ("LayerNorm((5, 5))", "2x4x5x5"),
     "LocalResponseNorm": ("LocalResponseNorm(3)", "2x4x5x5"), "Softmax2d": ("Softmax2d()", "2x4x5x5"),
     "Unfold": ("Unfold(2, padding=1, stride=2)", "2x4x5x5"), "Fold": ("Fold(5, 2)", "2x16x16"),
+    # x and its offset: 18 = 2·3·3 offset channels on the 5×5 output (offset_groups=1)
+    "DeformConv2d": ("DeformConv2d(18, 6, 3, padding=1, groups=2)", "2x18x5x5", 2),
     "Add": ("Add()", "2x4x5x5", 2), "Mul": ("Mul()", "2x4x5x5", 2), "Concat": ("Concat(dim=1)", "2x4x5x5", 2),
 }
 ACTIVATION_SAMPLE = "2x4x5x5"

@@ -327,8 +327,59 @@ def fold_row(layer: str, figure: str, why: str) -> bool:
     return True
 
 
+DEFORMS = [  # (expression, input shape, offset groups, mask)
+    ("DeformConv2d(4, 6, 3, padding=1)", (2, 4, 7, 7), 1, False),
+    ("DeformConv2d(4, 6, 3, padding=1)", (2, 4, 7, 7), 2, True),
+    ("DeformConv2d(6, 4, (3, 2), stride=2, dilation=(1, 2), groups=2, bias=False)", (1, 6, 9, 8), 3, True),
+    ("DeformConv2d(8, 16, 1, groups=4)", (3, 8, 5, 4), 4, False),
+]
+
+
+def _fraction_formula(formula: str, **variables) -> Fraction:
+    """`2·kh·kw·(C_in/groups + ...)` with exact division; names are looked up in `variables`."""
+    ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+    def value(node):
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return Fraction(node.value)
+        if isinstance(node, ast.Name) and node.id in variables:
+            return Fraction(variables[node.id])
+        if isinstance(node, ast.BinOp) and type(node.op) in ops:
+            return ops[type(node.op)](value(node.left), value(node.right))
+        raise AssertionError(f"formula {formula!r} not understood at {ast.dump(node)}")
+    return value(ast.parse(formula.replace("·", "*"), mode="eval").body)
+
+
+def deform_row(layer: str, figure: str, why: str) -> bool:
+    """`DeformConv2d | 2·kh·kw·(...), + 1 with a bias`: through a graph that gives the
+    layer an offset and (or not) a mask, per output element."""
+    if layer != "DeformConv2d":
+        return False
+    formula, _, bias_text = figure.partition(", ")
+    assert bias_text == "+ 1 with a bias", figure
+    for expr, shape, og, mask in DEFORMS:
+        dcn = convcalc.build_layer(expr)
+        (kh, kw), n, c = dcn.kernel_size, len(shape), shape[1]
+        window = (f"{dcn.kernel_size}, stride={dcn.stride}, padding={dcn.padding}, dilation={dcn.dilation}")
+        graph = Graph(shape)
+        graph.nodes.append(Node("offset", convcalc.build_layer(f"Conv2d({c}, {2 * og * kh * kw}, {window})"),
+                                ("input",), "offset"))
+        inputs = ("input", "offset")
+        if mask:
+            graph.nodes.append(Node("mask", convcalc.build_layer(f"Conv2d({c}, {og * kh * kw}, {window})"),
+                                    ("input",), "mask"))
+            inputs += ("mask",)
+        graph.nodes.append(Node("dcn", dcn, inputs, expr))
+        row = walk(graph).layers[-1]
+        want = _fraction_formula(formula, kh=kh, kw=kw, C_in=c, groups=dcn.groups, C_out=dcn.out_channels,
+                                 mask=int(mask)) + (1 if dcn.bias else 0)
+        assert Fraction(row.flops, math.prod(row.output_shape)) == want, f"{expr}: README says {want}"
+        assert n == 4
+    return True
+
+
 KINDS = [constant_row, inline_row, pool_row, window_row, taps_row, merge_row, statistics_row, lrn_row,
-         fold_row]
+         fold_row, deform_row]
 
 
 def test_the_table_is_there():

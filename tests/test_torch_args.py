@@ -48,6 +48,7 @@ def convcalc_verdict(expr: str, shape: list[int]) -> tuple[bool, str | None]:
 def test_every_registered_name_is_recorded_or_has_no_torch_counterpart():
     names = {spec.name for spec in table().values()}
     skipped = {key.split(".")[0] for key in FIXTURE["skipped"] if "." not in key}
+    skipped.add("DeformConv2d")  # torchvision's: tests/fixtures/torchvision_deform.json records its arguments
     missing = sorted(names - set(BY_NAME) - skipped)
     assert not missing, f"re-run tests/fixtures/record_torch_args.py: {missing} have no recorded cases"
 

@@ -172,6 +172,9 @@ def _advance(rf: "RFState | list[RFState] | None", layer: Layer, inputs, out: Sh
         return None
     effect = layer.rf_effect(inputs, out)
     if isinstance(rf, list):
+        if effect.per_input is not None:  # each input through its own step, then united
+            moved = [st.apply(e, [shape], out) for st, e, shape in zip(rf, effect.per_input, inputs)]
+            return RFState.merge(moved, [out] * len(moved), effect, out)
         return RFState.merge(rf, inputs, effect, out)
     return rf.apply(effect, inputs, out)
 

@@ -40,15 +40,23 @@ class Imported:
                  f"input: [{', '.join(str(d) for d in self.input)}]", "", "layers:"]
         previous = "input"
         for e in self.entries:
-            parts = [f"name: {e.name}", f"layer: {json.dumps(e.layer)}"]
+            parts = [f"name: {_word(e.name)}", f"layer: {json.dumps(e.layer)}"]
             if len(e.inputs) != 1:
-                parts.append(f"from: [{', '.join(e.inputs)}]")
+                parts.append(f"from: [{', '.join(_word(i) for i in e.inputs)}]")
             elif e.inputs[0] != previous:
-                parts.append(f"from: {e.inputs[0]}")
+                parts.append(f"from: {_word(e.inputs[0])}")
             comment = f"  # {e.source}" if e.source else ""
             lines.append(f"  - {{{', '.join(parts)}}}{comment}")
             previous = e.name
         return "\n".join(lines) + "\n"
+
+
+#: words YAML 1.1 reads as booleans or null: an entry named `off` (an ONNX tensor) is quoted
+_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
+
+
+def _word(name: str) -> str:
+    return json.dumps(name) if name.lower() in _YAML_WORDS else name
 
 
 class Namer:

@@ -89,8 +89,18 @@ def from_module(module, input_shape, name: str | None = None, origin: str = "") 
 def trace(module) -> list[dict]:
     """The traced graph as plain records (see the module's docstring)."""
     torch = _torch()
+
+    class Tracer(torch.fx.Tracer):
+        """torch.nn's modules are leaves, and so is torchvision's DeformConv2d (its forward
+        branches on tensor sizes, which symbolic tracing cannot follow)."""
+
+        def is_leaf_module(self, m, qualname):
+            return _torchvision_layer(type(m)) or super().is_leaf_module(m, qualname)
+
     try:
-        gm = torch.fx.symbolic_trace(module)
+        tracer = Tracer()
+        graph = tracer.trace(module)
+        gm = torch.fx.GraphModule(tracer.root, graph)
     except Exception as exc:
         raise ConvcalcError(f"torch.fx cannot trace {type(module).__name__}: {type(exc).__name__}: "
                             f"{str(exc).splitlines()[0] if str(exc) else ''}", Location("<arg 1>")) from None
@@ -99,8 +109,11 @@ def trace(module) -> list[dict]:
         if node.op == "call_module":
             sub = gm.get_submodule(node.target)
             cls = type(sub)
-            known = cls.__module__.startswith("torch.nn")
-            target = f"{cls.__name__}({sub.extra_repr()})" if known else f"{cls.__module__}.{cls.__qualname__}"
+            known = cls.__module__.startswith("torch.nn") or _torchvision_layer(cls)
+            if _torchvision_layer(cls):  # its __repr__ prints the constructor call; extra_repr is empty
+                target = repr(sub)
+            else:
+                target = f"{cls.__name__}({sub.extra_repr()})" if known else f"{cls.__module__}.{cls.__qualname__}"
             records.append({"name": node.name, "op": "module", "target": target, "path": node.target,
                             "known": known, "args": _args(node.args), "kwargs": _args(node.kwargs)})
         elif node.op in ("call_function", "call_method"):
@@ -114,6 +127,11 @@ def trace(module) -> list[dict]:
             records.append({"name": node.name, "op": node.op, "target": str(node.target),
                             "args": _args(node.args), "kwargs": {}})
     return records
+
+
+def _torchvision_layer(cls) -> bool:
+    """torchvision.ops.DeformConv2d, the one torchvision module convcalc has a layer for."""
+    return cls.__module__.startswith("torchvision.ops") and cls.__name__ == "DeformConv2d"
 
 
 def _args(value):
@@ -174,7 +192,12 @@ def from_records(records: list[dict], input_shape: tuple[int, ...], name: str = 
             if cls in ("Dropout", "Identity", "Dropout1d", "Dropout2d", "Dropout3d"):  # no-ops: pass on
                 src[r["name"]] = read(args[0], r)
                 continue
-            entry = Entry(namer(r["path"], cls.lower()), target, [read(args[0], r)], r["path"])
+            inputs = [read(args[0], r)]
+            if cls == "DeformConv2d":  # forward(input, offset, mask=None), positionally or by keyword
+                offset = args[1] if len(args) > 1 else kwargs.get("offset")
+                mask = args[2] if len(args) > 2 else kwargs.get("mask")
+                inputs += [read(a, r) for a in (offset, mask) if a is not None]
+            entry = Entry(namer(r["path"], cls.lower()), target, inputs, r["path"])
             entries.append(entry)
             src[r["name"]] = entry.name
         elif target == "size" and args and _is_node(args[0]) and args[0]["node"] in src:

@@ -20,7 +20,7 @@ from . import Entry, Imported, Namer
 _PASS = {"Identity", "Dropout"}
 _SIMPLE = {"Relu": "ReLU()", "Sigmoid": "Sigmoid()", "Tanh": "Tanh()", "HardSwish": "Hardswish()",
            "Softsign": "Softsign()", "Mish": "Mish()"}
-SUPPORTED = sorted({"Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
+SUPPORTED = sorted({"Conv", "ConvTranspose", "DeformConv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
                     "Gemm", "MatMul", "BatchNormalization", "LeakyRelu", "Clip", "HardSigmoid", "Gelu",
                     "Softmax", "Add", "Mul", "Concat", "Flatten", "Reshape", "Resize", "Upsample", "Pad",
                     "Constant", *_PASS, *_SIMPLE})
@@ -252,6 +252,29 @@ class _Reader:
         args += [f"groups={groups}"] if groups != 1 else []
         args += [] if bias else ["bias=False"]
         self.emit(node, f"Conv{n}d({', '.join(args)})", inputs)
+
+    def op_DeformConv(self, node) -> None:
+        """ONNX's DeformConv (opset 19): inputs X, W, offset, B, mask; torchvision's DeformConv2d
+        with offset (and mask) as its further inputs; offset_group is read off the offset."""
+        a = self.attrs(node)
+        w = self.const(node.input[1], node)
+        if len(w) != 4:
+            raise self.fail(node, f"expected a 2-D deformable convolution (a 4-D weight); got weight dims {list(w)}")
+        groups = int(a.get("group", 1))
+        kernel = list(a.get("kernel_shape", w[2:]))
+        pads = list(a.get("pads", [0, 0, 0, 0]))
+        if pads[:2] != pads[2:]:
+            raise self.fail(node, f"expected symmetric pads (DeformConv2d pads both sides alike); got {pads}")
+        inputs = [self.tensor(node.input[0], node), self.tensor(node.input[2], node)]
+        if len(node.input) > 4 and node.input[4]:
+            inputs.append(self.tensor(node.input[4], node))
+        bias = len(node.input) > 3 and node.input[3] != ""
+        args = [str(w[1] * groups), str(w[0]), _tup(kernel)]
+        args += _opt("stride", list(a.get("strides", [1, 1])), 1) + _opt("padding", pads[:2], 0)
+        args += _opt("dilation", list(a.get("dilations", [1, 1])), 1)
+        args += [f"groups={groups}"] if groups != 1 else []
+        args += [] if bias else ["bias=False"]
+        self.emit(node, f"DeformConv2d({', '.join(args)})", inputs)
 
     def op_ConvTranspose(self, node) -> None:
         a = self.attrs(node)

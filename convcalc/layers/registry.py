@@ -57,6 +57,7 @@ def _conv_params(transposed: bool, lazy: bool) -> tuple[tuple[str, object], ...]
 
 def _table() -> dict[str, Spec]:
     from .conv import ConvNd, ConvTransposeNd, LazyConv, SeparableConv
+    from .deform import DeformConv2d
     from .elementwise import Elementwise, PReLU
     from .linear import Flatten, Identity, LazyLinear, Linear
     from .merge import Concat, ElementwiseMerge
@@ -138,6 +139,9 @@ def _table() -> dict[str, Spec]:
     add("Add", ElementwiseMerge, (), partial(ElementwiseMerge, "Add"))
     add("Mul", ElementwiseMerge, (), partial(ElementwiseMerge, "Mul"))
     add("Concat", Concat, (("dim", 1),))
+    # torchvision.ops.DeformConv2d: inputs x, offset and an optional mask
+    add("DeformConv2d", DeformConv2d, (("in_channels", REQUIRED), ("out_channels", REQUIRED), ("kernel_size", REQUIRED),
+                                       ("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1), ("bias", True)))
     t["cat"] = t["concat"]
     return t
 
@@ -250,8 +254,9 @@ def lookup(name: str, location: Location | None = None) -> Spec:
     key = name.strip()
     if "(" in key:
         key = key[:key.index("(")].strip()
-    for prefix in ("torch.nn.", "nn."):
-        if key.lower().startswith(prefix):
+    for prefix in ("torch.nn.", "nn.", "torchvision.ops.", "ops."):
+        if key.lower().startswith(prefix) and (prefix.startswith("torch.nn") or prefix == "nn."
+                                               or key[len(prefix):].lower() == "deformconv2d"):
             key = key[len(prefix):]
     spec = table().get(key.lower())
     if spec is None:

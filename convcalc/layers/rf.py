@@ -186,7 +186,10 @@ class RFEffect:
     keep their last receptive field but no longer follow later layers).  `channels`
     (a channel map above) says how output channels read the input channels along
     `channel_axis` (negative); None: channel c reads channel c.  A merge names its kind:
-    "concat" along `merge_axis`, or "broadcast" (Add, Mul).
+    "concat" along `merge_axis`, or "broadcast" (Add, Mul).  A layer of several inputs
+    that are not merged alike (DeformConv2d: a window on its input, its offset and mask
+    read at the unit's own position) gives one effect per input in `per_input`; a unit
+    then sees the union of what it reads of each.
     """
 
     steps: dict[int, AxisStep]
@@ -195,6 +198,7 @@ class RFEffect:
     channel_axis: int | None = None
     merge: str | None = None
     merge_axis: int | None = None
+    per_input: tuple["RFEffect", ...] | None = None
 
 
 IDENTITY = RFEffect({})

@@ -16,6 +16,7 @@ from ..analysis.result import Analysis
 from ..api import chain_graph
 from ..errors import ConvcalcError, IncompatibleInputError, Location
 from ..layers.conv import ConvNd, ConvTransposeNd
+from ..layers.deform import DeformConv2d
 from ..layers.linear import Linear
 from ..record import record
 from .arrays import compute_dtype, fit_parameter, read_array, to_compute
@@ -24,9 +25,9 @@ from .execute import Execution, Step, execute, parameter_layout, plan, random_in
 from .memory import DEFAULT_MAX_MEMORY
 
 #: the families `--weight` and `--bias` reach: the first of these in the chain
-WEIGHTED = (ConvNd, ConvTransposeNd, Linear)
+WEIGHTED = (ConvNd, ConvTransposeNd, Linear, DeformConv2d)
 LAYOUTS = {ConvNd: "C_out, C_in/groups, *kernel", ConvTransposeNd: "C_in, C_out/groups, *kernel",
-           Linear: "out_features, in_features"}
+           Linear: "out_features, in_features", DeformConv2d: "C_out, C_in/groups, kh, kw"}
 
 
 def check_seed(seed: int) -> None:
@@ -99,7 +100,8 @@ def _given(analysis: Analysis, weight: str | None, bias: str | None, dtype) -> d
     option = "--weight" if weight is not None else "--bias"
     row = next((r for r in analysis.layers if isinstance(r.layer, WEIGHTED)), None)
     if row is None:
-        raise ConvcalcError("expected a chain with a Conv, ConvTranspose or Linear layer to take it; got none",
+        raise ConvcalcError("expected a chain with a Conv, ConvTranspose, Linear or DeformConv2d layer to take it; "
+                            "got none",
                             Location(option))
     layout = parameter_layout(row.layer)
     hint = next(text for cls, text in LAYOUTS.items() if isinstance(row.layer, cls))

@@ -51,10 +51,12 @@ class Context:
         self.macs += (out.size * k) if out.ndim else k
         return out
 
-    def einsum(self, spec: str, *operands):
-        """numpy.einsum(spec, ...), counting one MAC per (output element × summed index)."""
+    def einsum(self, spec: str, *operands, optimize: bool = True):
+        """numpy.einsum(spec, ...), counting one MAC per (output element × summed index);
+        `optimize=False` keeps numpy from copying operands into a BLAS layout (a short
+        summed axis, e.g. bilinear sampling's 4 corners, is faster and smaller in place)."""
         import numpy as np
-        out = np.einsum(spec, *operands, optimize=True)
+        out = np.einsum(spec, *operands, optimize=optimize)
         self.macs += _einsum_macs(spec, operands)
         return out
 

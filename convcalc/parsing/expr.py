@@ -16,6 +16,8 @@ from ..errors import ExpressionError, Location, quote
 from ..record import field, record
 
 _PREFIXES = ("torch.nn.", "nn.")
+_TORCHVISION_PREFIXES = ("torchvision.ops.", "ops.")
+_TORCHVISION_LAYERS = ("deformconv2d",)
 # ast.parse spends ~1.5 s on a megabyte of arguments; no layer call comes near this size.
 MAX_EXPRESSION = 100_000
 # The largest magnitude a PyTorch argument can hold (a double); bigger literals are refused
@@ -224,7 +226,7 @@ def _call(node: ast.AST, src: _Source) -> LayerCall:
     name = _strip_prefix(name)
     if "." in name:
         raise ExpressionError(f"unknown module path {quote(name)}: only 'nn.' and 'torch.nn.' prefixes "
-                              "are understood", src.at(node.func))
+                              "(and 'torchvision.ops.' for DeformConv2d) are understood", src.at(node.func))
     nested = name.lower() == "sequential"
     if not nested and len(node.args) + len(node.keywords) > _MAX_ARGUMENTS:
         raise ExpressionError(f"expected at most {_MAX_ARGUMENTS} arguments, more than any PyTorch "
@@ -247,6 +249,9 @@ def _call(node: ast.AST, src: _Source) -> LayerCall:
 
 
 def _strip_prefix(name: str) -> str:
+    for prefix in _TORCHVISION_PREFIXES:  # torchvision's one layer: pasted as torchvision.ops.DeformConv2d
+        if name.startswith(prefix) and name[len(prefix):].lower() in _TORCHVISION_LAYERS:
+            return name[len(prefix):]
     for prefix in _PREFIXES:
         if name.startswith(prefix):
             return name[len(prefix):]

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from ...layers.base import Shape
 from ...layers.conv import ConvNd, ConvTransposeNd
+from ...layers.deform import DeformConv2d
 from ...layers.elementwise import Elementwise, PReLU, Softmax2d
 from ...layers.fold import Fold, Unfold
 from ...layers.formula import Num, Sym, gcd, product, term
@@ -99,6 +100,37 @@ def conv(layer, inputs, output, terms):
         env[f"s{i}"] = seen[i - n]
         env[f"k{i}"] = layer.kernel_size[i]
     return _weighted(terms, _conv_macs(n, transposed), env, layer.bias, output)
+
+
+#: DeformConv2d: the convolution's MACs over its sampled columns, plus the sampling:
+#: each of the N·C_in·kh·kw·H_out·W_out sampled values is a bilinear sum of 4 corners
+#: (4 MACs), and with a mask one more multiply (DCNv2's modulation)
+DEFORM_CONV = product([Sym("N"), Sym("C_out"), Sym("H_out"), Sym("W_out"), Sym("C_in") / Sym("groups"),
+                       Sym("k0", "k_H"), Sym("k1", "k_W")])
+DEFORM_SAMPLES = product([Sym("N"), Sym("C_x", "C_in"), Sym("k0", "k_H"), Sym("k1", "k_W"), Sym("H_out"),
+                          Sym("W_out")])
+DEFORM_SAMPLING = Sym("samples") * (4 + Sym("mask", "mask_multiplies"))
+DEFORM_MACS = Sym("conv", "conv_MACs") + Sym("sampling", "sampling_MACs")
+
+
+@rule(DeformConv2d)
+def deform_conv(layer, inputs, output, terms):
+    kh, kw = layer.kernel_size
+    env = {"N": output[0], "C_out": layer.out_channels, "C_in": layer.in_channels, "groups": layer.groups,
+           "k0": kh, "k1": kw, "H_out": output[2], "W_out": output[3], "C_x": inputs[0][1]}
+    conv_ = term(terms, "conv_MACs", DEFORM_CONV, env, note="the convolution over the sampled columns")
+    samples = term(terms, "samples", DEFORM_SAMPLES, env, note="one bilinear sample per input channel, tap and "
+                                                               "output position")
+    mask = 1 if len(inputs) > 2 else 0
+    sampling = term(terms, "sampling_MACs", DEFORM_SAMPLING, {"samples": samples, "mask": mask},
+                    note="4 corner weights per sample" + (", one mask multiply" if mask else " (no mask)"))
+    macs = term(terms, "MACs", DEFORM_MACS, {"conv": conv_, "sampling": sampling})
+    if layer.bias:
+        flops = term(terms, "FLOPs", WEIGHTED_FLOPS_BIAS, {"macs": macs, "elements": _numel(output)},
+                     note="2 per MAC, plus one bias add per output element")
+    else:
+        flops = term(terms, "FLOPs", WEIGHTED_FLOPS, {"macs": macs}, note="2 per MAC (no bias)")
+    return macs, flops
 
 
 LINEAR_MACS = Sym("lead", "prod(leading dims)") * Sym("in_features") * Sym("out_features")

@@ -28,6 +28,7 @@ this convention (like the other tools, which switch to eval()) counts 2.
 from __future__ import annotations
 
 from ...layers.conv import ConvNd, ConvTransposeNd
+from ...layers.deform import DeformConv2d
 from ...layers.elementwise import Elementwise, PReLU, Softmax2d
 from ...layers.fold import Fold, Unfold
 from ...layers.formula import Sym
@@ -62,6 +63,13 @@ def conv(layer, inputs, output, terms):
     weight = layer.in_channels * layer.out_channels // layer.groups * numel(layer.kernel_size)
     return counted(terms, CONV[transposed], {"N": inputs[0][0], "weight": weight, "positions": numel(seen[len(seen) - nd:])},
                    f"over the {'input' if transposed else 'output'} positions, bias not counted: as convcalc")
+
+
+@rule(DeformConv2d)
+def deform_conv(layer, inputs, output, terms):
+    # not a miscount: fvcore names the operator among its unsupported ones (and warns)
+    return nothing(terms, "torchvision::deform_conv2d has no handle in fvcore: reported as an unsupported "
+                          "operator, the deformable convolution counts 0")
 
 
 @rule(Linear)

@@ -42,6 +42,7 @@ from __future__ import annotations
 import math
 
 from ...layers.conv import ConvNd, ConvTransposeNd
+from ...layers.deform import DeformConv2d
 from ...layers.elementwise import Elementwise, PReLU, Softmax2d
 from ...layers.fold import Fold, Unfold
 from ...layers.formula import Sym, term
@@ -102,6 +103,27 @@ def conv(layer, inputs, output, terms):
     expr = CONV[transposed] + BIAS_ADDS if layer.bias else CONV[transposed]
     hook = term(terms, "module hook", expr, env)
     note = "counts the bias add as a MAC (one per output element)" if layer.bias else "the weights' MACs, as convcalc"
+    return _per_sample(terms, hook, n, note)
+
+
+#: ptflops' deformable_conv_flops_counter_hook: the convolution hook with 24 more per kernel
+#: tap and position ("20 = 4 x 5 ... bilinear interpolation, 4 ... fractional coordinates"),
+#: 25 when a mask is passed (positionally: its hook sees the forward's positional inputs)
+DEFORM = N * Sym("positions", "H_out×W_out") * KERNEL * (Sym("C_in") * (Sym("C_out") / Sym("groups")) + Sym("extra"))
+
+
+@rule(DeformConv2d)
+def deform_conv(layer, inputs, output, terms):
+    n = _batch(inputs)
+    mask = len(inputs) > 2
+    env = {"N": n, "positions": numel(output[2:]), "kernel": numel(layer.kernel_size), "C_in": layer.in_channels,
+           "C_out": layer.out_channels, "groups": layer.groups, "extra": 25 if mask else 24,
+           "out": numel(output[1:])}
+    expr = DEFORM + BIAS_ADDS if layer.bias else DEFORM
+    hook = term(terms, "module hook", expr, env)
+    note = ("its DeformConv2d hook: the convolution's MACs plus 24 per kernel tap and output position (an "
+            "estimate of bilinear sampling, per position, not per channel)" + (", 25 with a mask" if mask else "")
+            + ("; the bias add counted as a MAC" if layer.bias else ""))
     return _per_sample(terms, hook, n, note)
 
 

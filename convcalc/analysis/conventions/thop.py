@@ -27,6 +27,7 @@ counts 0:
 from __future__ import annotations
 
 from ...layers.conv import ConvNd, ConvTransposeNd
+from ...layers.deform import DeformConv2d
 from ...layers.elementwise import Elementwise, PReLU, Softmax2d
 from ...layers.fold import Fold, Unfold
 from ...layers.formula import Sym, floor, product
@@ -63,6 +64,12 @@ def conv(layer, inputs, output, terms):
     else:
         note = "bias not counted: as convcalc"
     return counted(terms, CONV, env, note)
+
+
+@rule(DeformConv2d)
+def deform_conv(layer, inputs, output, terms):
+    return nothing(terms, "torchvision's DeformConv2d is not in thop's hook table: counted 0, as every module "
+                          "thop does not know")
 
 
 @rule(Linear)
