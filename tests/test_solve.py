@@ -173,3 +173,17 @@ def test_question_mark_inside_a_string_is_text():
 def test_solution_type():
     s = solve(UP, UP_IN, UP_OUT)[0]
     assert isinstance(s, Solution) and s.output_shape == UP_OUT
+
+
+_RECORDED = json.loads((__import__("pathlib").Path(__file__).parent / "fixtures/solve.json").read_text())
+
+
+@pytest.mark.parametrize("case", _RECORDED["cases"], ids=lambda c: c["template"])
+def test_answers_are_exactly_what_torch_accepts_in_the_space(case):
+    """tests/fixtures/record_solve.py tried every assignment of the documented space in
+    PyTorch/torchvision: solve must give exactly those that reach the target."""
+    sols = solve(case["template"], tuple(case["input"]), tuple(case["target"]))
+    found = sorted(json.dumps(s.values, sort_keys=True) for s in sols)
+    recorded = sorted(json.dumps(a, sort_keys=True) for a in case["answers"])
+    assert found == recorded
+    assert case["answers"], "a template without answers tests nothing here"

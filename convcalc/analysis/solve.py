@@ -1,7 +1,7 @@
 """The inverse question: which kernel, stride, padding... take this input shape to that one?
 
-A template is a layer expression whose unknown integer geometry arguments are written `?`
-(`ConvTranspose2d(64, 32, k=?, s=2, p=?, op=?)`).  Each `?` is replaced by a one-character
+A template is a convolution or pooling expression (DeformConv2d too) whose unknown integer
+geometry arguments are written `?` (`ConvTranspose2d(64, 32, k=?, s=2, p=?, op=?)`).  Each `?` is replaced by a one-character
 placeholder name before the ordinary, non-evaluating expression parser reads the text, so
 columns in error messages still point into what the user typed.  Every assignment in a
 bounded search space is then built through the layer registry and its `output_shape`
@@ -30,6 +30,7 @@ from typing import Iterator
 from ..errors import ConvcalcError, ExpressionError, Location
 from ..layers.base import Layer, fmt_shape
 from ..layers.conv import ConvNd, ConvTransposeNd, LazyConv
+from ..layers.deform import DeformConv2d
 from ..layers.pool import AvgPoolNd, MaxPoolNd
 from ..layers.registry import ALIASES, build, table
 from ..parsing.expr import Arg, LayerCall, parse_call
@@ -41,7 +42,7 @@ DILATION_MAX = 4
 MAX_ASSIGNMENTS = 200_000  # a template with more candidate assignments is refused
 UNKNOWN_PARAMS = ("kernel_size", "dilation", "stride", "padding", "output_padding")
 #: the families whose integer geometry may be unknown (classes, not names: a subclass counts)
-_FAMILIES = (ConvNd, ConvTransposeNd, LazyConv, MaxPoolNd, AvgPoolNd)
+_FAMILIES = (ConvNd, ConvTransposeNd, LazyConv, DeformConv2d, MaxPoolNd, AvgPoolNd)
 _PLACEHOLDER = "\ua757"  # a letter Python accepts in a name, one character like '?'
 _TOKENS = re.compile(r"""'(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?|\?""", re.S)
 
