@@ -14,24 +14,11 @@ import pytest
 from convcalc.cli import main
 from convcalc.layers.linear import Linear
 from convcalc.numeric import kernels
+from support import cli, one_error
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SEED_INPUT = "[[1, 2, 0, 3, 1], [0, 1, 2, 3, 1], [1, 2, 1, 0, 0], [5, 2, 3, 1, 1], [2, 1, 0, 1, 1]]"
 SEED_KERNEL = "[[1, 2, 1], [0, 1, 0], [2, 1, 0]]"
-
-
-def cli(capsys, *argv):
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def one_error(err: str, *fragments: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 # ------------------------------------------------------------------ run: the seeds' examples

@@ -25,6 +25,7 @@ from convcalc.numeric.execute import execute
 from convcalc.numeric.kernels import Context
 from convcalc.numeric.ops_conv import correlate
 from convcalc.numeric.ops_deform import deform_conv
+from support import traced_peak
 
 ROOT = pathlib.Path(__file__).parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -280,18 +281,6 @@ def test_refusals_are_worded_expected_got(shapes, fragment):
     assert fragment in str(info.value) and "; got" in str(info.value)
 
 
-def _traced_peak(fn):
-    import tracemalloc
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        value = fn()
-        return tracemalloc.get_traced_memory()[1] - base, value
-    finally:
-        tracemalloc.stop()
-
-
 @pytest.mark.parametrize("spec, max_memory", [
     ("input: [2, 16, 48, 48]\nlayers: ['DeformConv2d(16, 32, 3, padding=1)']", 4 << 20),
     ("input: [3, 8, 40, 40]\nlayers: ['DeformConv2d(8, 8, (3, 5), stride=2, dilation=2, groups=2)']", 2 << 20),
@@ -306,7 +295,7 @@ def test_the_estimate_bounds_the_measured_peak(spec, max_memory):
     from convcalc.numeric.execute import random_input
     analysis = analyse(load_text(spec, "net.yaml")).analysis
     execute(convcalc.analyze(["DeformConv2d(1, 1, 1)"], (1, 1, 2, 2)), np.zeros((1, 1, 2, 2), np.float32))  # imports
-    peak, result = _traced_peak(lambda: execute(analysis, random_input(analysis.input_shape, 0),
+    peak, result = traced_peak(lambda: execute(analysis, random_input(analysis.input_shape, 0),
                                                 max_memory=max_memory or 1 << 40))
     assert peak <= result.estimate.peak - BOOKKEEPING + (64 << 10), (fmt_bytes(peak), result.estimate.describe())
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from convcalc.network import analyse
+from support import cli
 
 ROOT = Path(__file__).parent.parent
 FIXTURE = json.loads((ROOT / "tests/fixtures/examples.json").read_text())
@@ -118,13 +119,6 @@ def test_specs_are_short_and_use_blocks():
 
 
 # ------------------------------------------------------------------ verify, compare and --convention on a spec
-
-def cli(capsys, *argv):
-    from convcalc.cli import main
-    code = main([str(a) for a in argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
 
 def test_verify_runs_a_network_spec(capsys):
     code, out, err = cli(capsys, "verify", ROOT / "examples/tiny_resnet.yaml", "--format", "json")

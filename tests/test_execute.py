@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -12,10 +11,10 @@ import convcalc
 from convcalc.classtable import MissingEntry
 from convcalc.errors import ConvcalcError
 from convcalc.numeric.commands import verify_chain
-from convcalc.numeric.kernels import load_all
 from convcalc.numeric.execute import execute, parameter_layout, random_input, random_parameters
 from convcalc.numeric.memory import BOOKKEEPING, chunk_for, estimate, fmt_bytes, parse_size
 from convcalc.record import replace
+from support import traced_peak
 
 CHAIN = ["Conv2d(3, 8, 3, padding=1)", "Conv2d(8, 8, 3, stride=2, padding=2, padding_mode='reflect', groups=4)",
          "ConvTranspose2d(8, 4, 4, stride=2, padding=1)", "SeparableConv2d(4, 6, 3)", "Linear(10, 5)"]
@@ -87,18 +86,6 @@ def test_a_family_without_a_kernel_is_named_before_anything_runs():
 
 # ------------------------------------------------------------------ memory
 
-def _traced_peak(fn) -> tuple[int, object]:
-    load_all()  # module imports are not the run's memory
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        value = fn()
-        return tracemalloc.get_traced_memory()[1] - base, value
-    finally:
-        tracemalloc.stop()
-
-
 @pytest.mark.parametrize("layers, shape, max_memory", [
     (CHAIN[:-1] + ["Linear(40, 5)"], (2, 3, 40, 40), None),
     (["Conv2d(16, 32, 3, padding=4)", "Conv2d(32, 32, 1)", "Conv2d(32, 8, 5, dilation=2)"], (1, 16, 64, 64), 4 << 20),
@@ -112,7 +99,7 @@ def test_estimate_bounds_the_measured_peak(layers, shape, max_memory):
     analysis = convcalc.analyze(layers, shape)
     # the input is made inside the trace and handed over: the executor drops it after its
     # last reader, as the estimate assumes
-    peak, result = _traced_peak(lambda: execute(analysis, random_input(shape, 0), max_memory=max_memory or 1 << 40))
+    peak, result = traced_peak(lambda: execute(analysis, random_input(shape, 0), max_memory=max_memory or 1 << 40))
     # the arrays alone (the estimate without its 1 MiB of bookkeeping) bound the peak to
     # within 64 KiB of Python objects
     assert peak <= result.estimate.peak - BOOKKEEPING + (64 << 10), (fmt_bytes(peak), result.estimate.describe())
@@ -127,7 +114,7 @@ def test_chunks_keep_scratch_small():
     x = random_input(shape, 0)
     found = estimate(analysis, 4, chunk_for(8 << 20))
     assert found.peak < columns / 4
-    peak, _ = _traced_peak(lambda: execute(analysis, x, max_memory=8 << 20))
+    peak, _ = traced_peak(lambda: execute(analysis, x, max_memory=8 << 20))
     assert peak < columns / 4
 
 
@@ -137,7 +124,7 @@ def test_over_budget_is_refused_before_any_large_allocation():
         with pytest.raises(ConvcalcError) as info:
             verify_chain(["Conv2d(64, 64, 3)", "Conv2d(64, 64, 3)"], "64x64x512x512")
         return info.value
-    peak, error = _traced_peak(attempt)
+    peak, error = traced_peak(attempt)
     assert peak < 2 << 20
     message = str(error)
     assert message.startswith("--max-memory: expected a run that fits in 2 GiB; got an estimated peak of ")

@@ -16,26 +16,13 @@ import pytest
 
 from convcalc.cli import main
 from convcalc.numeric import images
+from support import cli, one_error
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests/fixtures"
 RECORDED = json.loads((FIXTURES / "image_modes.json").read_text())["images"]
 HAVE_PIL = importlib.util.find_spec("PIL") is not None
 needs_pil = pytest.mark.skipif(not HAVE_PIL, reason="Pillow is not installed")
-
-
-def cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def one_error(err: str, *fragments: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 def save(path, array, mode=None):

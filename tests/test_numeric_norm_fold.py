@@ -10,15 +10,14 @@ the chain runs, must stay within the peak-memory estimate.
 from __future__ import annotations
 
 import json
-import tracemalloc
 
 import pytest
 
 import convcalc
 from convcalc.cli import main
 from convcalc.numeric.execute import execute, random_input
-from convcalc.numeric.kernels import load_all
 from convcalc.numeric.memory import BOOKKEEPING, fmt_bytes
+from support import traced_peak
 
 def chain(size: int) -> list[str]:
     """Every family, on a (N, 4, size, size) input."""
@@ -59,18 +58,6 @@ def test_verify_on_an_unbatched_and_a_three_dimensional_chain(capsys):
         assert code == 0 and json.loads(captured.out)["verified"] is True, captured.err
 
 
-def _traced_peak(fn):
-    load_all()  # module imports are not the run's memory
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        value = fn()
-        return tracemalloc.get_traced_memory()[1] - base, value
-    finally:
-        tracemalloc.stop()
-
-
 @pytest.mark.parametrize("layers, shape, max_memory", [
     (chain(64), (2, 4, 64, 64), None),
     (chain(64), (2, 4, 64, 64), 4 << 20),  # chunks of 512 KiB
@@ -84,7 +71,7 @@ def _traced_peak(fn):
 ])
 def test_estimate_bounds_the_measured_peak(layers, shape, max_memory):
     analysis = convcalc.analyze(layers, shape)
-    peak, result = _traced_peak(lambda: execute(analysis, random_input(shape, 0),
+    peak, result = traced_peak(lambda: execute(analysis, random_input(shape, 0),
                                                 max_memory=max_memory or 1 << 40))
     # the arrays alone (the estimate without its 1 MiB of bookkeeping) bound the peak to
     # within 64 KiB of Python objects

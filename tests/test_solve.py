@@ -11,18 +11,12 @@ import json
 import pytest
 
 from convcalc.analysis.solve import Solution, solve
-from convcalc.cli import main
 from convcalc.layers import build_layer
 from convcalc.parsing.expr import parse_call
+from support import cli
 
 UP = "ConvTranspose2d(64, 32, k=?, s=2, p=?, op=?)"
 UP_IN, UP_OUT = (1, 64, 16, 16), (1, 32, 32, 32)
-
-
-def cli(capsys, *argv):
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def transposed_size(n, k, s, p, op, d=1):
