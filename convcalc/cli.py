@@ -119,7 +119,8 @@ def _required_input(value: str | None) -> str:
 
 
 def _warn(messages) -> None:
-    _say(*(f"warning: {message}" for message in messages))
+    from .render.wrap import fit
+    _say(*(fit(f"warning: {message}", sys.stderr) for message in messages))
 
 
 @app.command(cls=_Command, short_help="Shapes, params, MACs, FLOPs, memory and receptive fields.",
@@ -219,7 +220,8 @@ def explain(
         import json
         print(json.dumps([e.to_dict() for e in explanations], indent=2))
     else:
-        print("\n\n".join(e.text() for e in explanations))
+        from .render.wrap import fit
+        print(fit("\n\n".join(e.text() for e in explanations), sys.stdout))
     _warn(w for e in explanations for w in (f"{e.row.name}: {n}" for n in e.row.notes))
 
 
@@ -275,7 +277,8 @@ def draw(
             figure = svg.build(row.layer, row.input_shape, row.output_shape, at)
             _write_figure(output, kind, figure, svg)
             if output is not None:
-                _say(*(f"note: {n}" for n in figure.notes))
+                from .render.wrap import fit
+                _say(*(fit(f"note: {n}", sys.stderr) for n in figure.notes))
             return
         row_name = _chain_entry(analysis, rf)
     _write_figure(output, kind, trace(analysis, row_name, at), rfield)
@@ -293,7 +296,8 @@ def _figure_kind(output: str | None) -> str | None:
 def _write_figure(output: str | None, kind: str | None, figure, backend) -> None:
     """Text on stdout, or the SVG or PNG file; the one place draw writes."""
     if output is None:
-        print(backend.text(figure), end="")
+        from .render.wrap import fit
+        print(fit(backend.text(figure), sys.stdout), end="")
         return
     try:
         if kind == "png":
@@ -571,11 +575,11 @@ def solve_command(
         raise typer.Exit(1)
     if format is not SolveFormat.table:
         return
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    from .render.tables import solve_lines
+    from .render.wrap import terminal_width
     print(f"{len(solutions)} configuration{'s' if len(solutions) != 1 else ''} give "
           f"{fmt_shape(shape_out)} from {fmt_shape(shape_in)}:")
-    for r in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+    print("\n".join(solve_lines(rows, terminal_width(sys.stdout))))
 
 
 # ---------------------------------------------------------------- network specs (issue 12)

@@ -43,7 +43,10 @@ def print_comparison(comparison: Comparison, console=None) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from .wrap import fold
+
     console = console or Console()
+    fold_at = console.width if console.is_terminal else None  # prose folded at words in a terminal
     if not console.is_terminal:
         console = Console(file=console.file, width=100_000, color_system=None)
     table = Table(box=HEAVY_HEAD, show_footer=True)
@@ -64,10 +67,10 @@ def print_comparison(comparison: Comparison, console=None) -> None:
                   markup=False, highlight=False, soft_wrap=True)
     console.print(table, crop=False)
     for line in difference_lines(comparison):
-        console.print(line, markup=False, highlight=False, crop=False, soft_wrap=True)
+        console.print(fold(line, fold_at, hang=4), markup=False, highlight=False, crop=False, soft_wrap=True)
     if any(d.miscount for layer in comparison.layers for d in layer.differences):
-        console.print("! and MISCOUNT: wrong by that tool's own definition; the other differences are "
-                      "conventions. `convcalc explain --convention NAME` shows the arithmetic.",
+        console.print(fold("! and MISCOUNT: wrong by that tool's own definition; the other differences are "
+                           "conventions. `convcalc explain --convention NAME` shows the arithmetic.", fold_at),
                       markup=False, highlight=False, soft_wrap=True)
 
 

@@ -60,3 +60,24 @@ def compare_csv(comparison) -> str:
     rows = [[layer.name, layer.type, layer.spec, *layer.macs] for layer in comparison.layers]
     rows.append(["total", "", "", *comparison.totals])
     return csv_text(["name", "type", "spec", *names], rows)
+
+
+def aligned(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+
+
+def solve_lines(rows: list[list[str]], width: int | None) -> list[str]:
+    """solve's table (`#`, the unknowns, `spec`, `marks`); where it is wider than the
+    terminal, each spec goes on its own indented line under its row, folded at commas."""
+    from .wrap import fold
+
+    lines = aligned(rows)
+    if width is None or max(map(len, lines)) <= width:
+        return lines
+    spec = rows[0].index("spec")
+    short = aligned([r[:spec] + r[spec + 1:] for r in rows])
+    out = [short[0]]
+    for line, row in zip(short[1:], rows[1:]):
+        out += [line, fold("    " + row[spec], width, hang=4)]
+    return out
