@@ -453,3 +453,18 @@ def test_layers_huge_unknown_name_answers_fast(capsys):
     code, _, err = run(capsys, "layers", "Conv" * 2_500_000)
     assert code == 2 and time.perf_counter() - start < 1.0
     assert len(err.splitlines()) == 1 and len(err) < 300
+
+
+@pytest.mark.parametrize("args", [
+    ["shape", "Conv2d(3, 4, 3)", "-i", "1x3x8x8", "--dtype", "\udcff\udcfe"],
+    ["shape", "Conv2d(3, 4, 3)", "-i", "1x3x8x8", "--convention", "\udcff"],
+    ["run", "ReLU()", "-i", "[1.0]", "--max-memory", "\udcff"],
+    ["import", "\udcff:f"],
+    ["draw", "examples/tiny_resnet.yaml", "--rf", "\udcff"],
+])
+def test_a_non_utf8_byte_is_quoted_as_a_byte_escape(args, capsys):
+    """Python's stand-in for an argv byte that is not UTF-8 (\\udcff) is quoted as the byte, \\xff,
+    by every message, not only by those built with errors.quote."""
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "\\xff" in err and "udc" not in err and err.count("\n") == 1, err
