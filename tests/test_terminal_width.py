@@ -65,6 +65,8 @@ def test_no_line_is_wider_than_the_terminal(args, tmp_path):
     assert max(len(line) for line in lines) <= 80, max(lines, key=len)
     if args[0] == "verify":
         assert "│ ConvTranspose2d │" in text  # whole, not folded into three rows
+    if args[0] == "compare":  # names shown (rich once squeezed Name and Type to nothing), MACs rounded
+        assert "│ up1.0" in text and "134 M!" in text and "rounded to fit" in text
 
 
 def test_fold_breaks_at_words_with_a_hanging_indent():
@@ -79,3 +81,25 @@ def test_pipes_get_every_warning_on_one_line():
                            "1x64x56x56"], cwd=ROOT, capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"})
     assert all(line.startswith("warning: ") for line in proc.stderr.splitlines())
     assert max(map(len, proc.stderr.splitlines())) > 80
+
+
+def test_compare_renders_ten_thousand_rows_in_seconds():
+    """compare's table is laid out as strings (rich's Table took about 29 s for these rows)."""
+    import io
+    import time
+
+    from rich.console import Console
+
+    from convcalc.analysis.compare import compare
+    from convcalc.api import chain_graph
+    from convcalc.render.compare import print_comparison
+
+    comparison = compare(chain_graph(["ConvTranspose2d(8, 8, 3, padding=1)", "BatchNorm2d(8)"] * 5000, (1, 8, 16, 16)))
+    for terminal in (True, False):
+        buffer = io.StringIO()
+        start = time.perf_counter()
+        print_comparison(comparison, Console(file=buffer, width=80, force_terminal=terminal, color_system=None))
+        assert time.perf_counter() - start < 6
+        lines = buffer.getvalue().splitlines()
+        assert sum(line.startswith("│") for line in lines) >= 10_001  # every layer and the total
+        assert (max(map(len, lines)) <= 80) is terminal
