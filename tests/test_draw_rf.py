@@ -368,3 +368,13 @@ def test_a_grid_too_large_to_trace_is_refused_in_one_line(shape):
                            "--rf", "0"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: --input: expected")
+
+
+def test_a_window_of_millions_of_taps_traces_in_seconds():
+    """An adaptive pool to 3 over 10 M positions: each unit reads 3.3 M taps, set at once (a
+    loop over tap rows ran past a minute)."""
+    import time
+    t = time.perf_counter()
+    dep = trace(analyze(["AdaptiveAvgPool1d(3)"], (1, 1, 9_999_991)), "0", "1")
+    assert time.perf_counter() - t < 20
+    assert dep.tensors[0].count == 3_333_331  # [floor(n/3), ceil(2n/3)) for the middle unit

@@ -288,24 +288,23 @@ def _axis(row, effect, i: int, d: int, maps, shapes, ref: str, span: tuple[int, 
     if isinstance(step, TransposedStep):
         return _matrices(n_out, n_in, taps, (0, 0), None)
     if isinstance(step, RatioStep):  # interpolation clamps its source index at the border
-        return _matrices(n_out, n_in, [np.where(t == NO_TAP, t, np.clip(t, 0, n_in - 1)) for t in taps],
-                         (0, 0), None)
+        return _matrices(n_out, n_in, np.where(taps == NO_TAP, taps, np.clip(taps, 0, n_in - 1)), (0, 0), None)
     if not isinstance(step, WindowStep):  # the whole axis, or an adaptive window: all inside
         return _matrices(n_out, n_in, taps, (0, 0), None)
     return _matrices(n_out, n_in, taps, _pads(row.layer, step, in_axis), _mode(row.layer))
 
 
-def _taps(step, outs: np.ndarray) -> list[np.ndarray]:
-    """The taps of the output units `outs`, as columns of equal length (-huge: no tap)."""
+def _taps(step, outs: np.ndarray) -> np.ndarray:
+    """The taps of the output units `outs`: row j holds each unit's j-th tap (-huge: no tap)."""
     if isinstance(step, WindowStep):
         base = outs * step.stride - step.padding
-        return [base + j * step.dilation for j in range(step.kernel)]
+        return base[None, :] + (np.arange(step.kernel) * step.dilation)[:, None]
     found = [step.taps(int(o)) for o in outs]  # one list per output unit, not per pixel
     width = max((len(t) for t in found), default=0)
     cols = np.full((width, len(outs)), NO_TAP, dtype=np.int64)
     for o, t in enumerate(found):
         cols[:len(t), o] = t
-    return list(cols)
+    return cols
 
 
 def _pads(layer, step: WindowStep, axis: int) -> tuple[int, int]:
@@ -326,7 +325,9 @@ def _mode(layer) -> str | None:
             "Replication": "replicate", "circular": "circular", "Circular": "circular"}.get(mode)
 
 
-def _matrices(n_out: int, n_in: int, taps: Sequence[np.ndarray], pads: tuple[int, int], mode: str | None):
+def _matrices(n_out: int, n_in: int, taps, pads: tuple[int, int], mode: str | None):
+    """`taps`: a 2-D array (or a list of rows), row j the j-th tap of every unit: all taps set
+    at once, not a row at a time (an adaptive pool to 3 over 10 M positions has 3.3 M rows)."""
     before, after = max(pads[0], 0), max(pads[1], 0)
     lo, hi = -before, n_in + after
     if n_out * (hi - lo) > MATRIX_LIMIT:
@@ -334,17 +335,15 @@ def _matrices(n_out: int, n_in: int, taps: Sequence[np.ndarray], pads: tuple[int
                     f"got {n_out:,} units over {hi - lo:,} positions: give a smaller input", "--input")
     ext = np.zeros((n_out, hi - lo), dtype=bool)
     dep = np.zeros((n_out, n_in), dtype=bool)
-    for t in taps:
-        t = np.asarray(t)
-        o = np.arange(n_out)
-        shown = (t >= lo) & (t < hi)
-        ext[o[shown], t[shown] - lo] = True
-        inside = (t >= 0) & (t < n_in)
-        dep[o[inside], t[inside]] = True
-        if mode is not None and n_in > 0:
-            out = shown & ~inside
-            folded = _fold(t[out], n_in, mode)
-            dep[o[out], folded] = True
+    t = np.asarray(taps, dtype=np.int64).reshape(-1, n_out)
+    o = np.broadcast_to(np.arange(n_out), t.shape)
+    shown = (t >= lo) & (t < hi)
+    ext[o[shown], t[shown] - lo] = True
+    inside = (t >= 0) & (t < n_in)
+    dep[o[inside], t[inside]] = True
+    if mode is not None and n_in > 0:
+        out = shown & ~inside
+        dep[o[out], _fold(t[out], n_in, mode)] = True
     return ext, dep, lo
 
 
