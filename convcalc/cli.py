@@ -119,7 +119,8 @@ def _required_input(value: str | None) -> str:
 
 
 def _warn(messages) -> None:
-    _say(*(f"warning: {message}" for message in messages))
+    from .render.wrap import fit
+    _say(*(fit(f"warning: {message}", sys.stderr) for message in messages))
 
 
 @app.command(cls=_Command, short_help="Shapes, params, MACs, FLOPs, memory and receptive fields.",
@@ -158,10 +159,7 @@ def _emit(analysis, format: Format, wide: bool = False) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
-class CompareFormat(str, Enum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
+CompareFormat = Format  # every command that prints a table takes all four (CONTRACT section 3)
 
 
 @app.command(cls=_Command, short_help="Each counting convention's MACs side by side, per layer.",
@@ -195,7 +193,11 @@ def compare(
     if format is CompareFormat.table:
         rendering.print_comparison(comparison)
         return
-    text = rendering.to_json(comparison) if format is CompareFormat.json else rendering.to_markdown(comparison)
+    if format is Format.csv:
+        from .render.tables import compare_csv
+        text = compare_csv(comparison)
+    else:
+        text = rendering.to_json(comparison) if format is Format.json else rendering.to_markdown(comparison)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
@@ -218,7 +220,8 @@ def explain(
         import json
         print(json.dumps([e.to_dict() for e in explanations], indent=2))
     else:
-        print("\n\n".join(e.text() for e in explanations))
+        from .render.wrap import fit
+        print(fit("\n\n".join(e.text() for e in explanations), sys.stdout))
     _warn(w for e in explanations for w in (f"{e.row.name}: {n}" for n in e.row.notes))
 
 
@@ -274,7 +277,8 @@ def draw(
             figure = svg.build(row.layer, row.input_shape, row.output_shape, at)
             _write_figure(output, kind, figure, svg)
             if output is not None:
-                _say(*(f"note: {n}" for n in figure.notes))
+                from .render.wrap import fit
+                _say(*(fit(f"note: {n}", sys.stderr) for n in figure.notes))
             return
         row_name = _chain_entry(analysis, rf)
     _write_figure(output, kind, trace(analysis, row_name, at), rfield)
@@ -292,7 +296,8 @@ def _figure_kind(output: str | None) -> str | None:
 def _write_figure(output: str | None, kind: str | None, figure, backend) -> None:
     """Text on stdout, or the SVG or PNG file; the one place draw writes."""
     if output is None:
-        print(backend.text(figure), end="")
+        from .render.wrap import fit
+        print(fit(backend.text(figure), sys.stdout), end="")
         return
     try:
         if kind == "png":
@@ -448,7 +453,7 @@ def _save(path: str, array) -> None:
 def verify_command(
     layers: List[str] = NET_OR_LAYERS_ARG,
     input: str = SPEC_INPUT_OPT,
-    format: RunFormat = typer.Option(RunFormat.table, "--format", "-f", help="Output format."),
+    format: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     seed: int = SEED_OPT,
     max_memory: str = MAX_MEMORY_OPT,
 ) -> None:
@@ -486,9 +491,12 @@ def verify_command(
         if "bar" in state:
             state["bar"].__exit__(None, None, None)
     _warn(report.analysis.warnings)
-    if format is RunFormat.json:
+    if format is Format.json:
         import json
         print(json.dumps(report.to_dict(), indent=2))
+    elif format in (Format.csv, Format.markdown):
+        from .render.tables import verify_text
+        sys.stdout.write(verify_text(report, format.value))
     else:
         from .render.execution import print_verify
         print_verify(report)
@@ -519,9 +527,7 @@ def list_layers(
 
 
 
-class SolveFormat(str, Enum):
-    table = "table"
-    json = "json"
+SolveFormat = Format
 
 
 @app.command("solve", cls=_Command, short_help="Which kernel, stride, padding... give this output shape.",
@@ -553,23 +559,27 @@ def solve_command(
     shape_in = parse_shape(input, "--input")
     shape_out = parse_shape(output, "--output")
     solutions = solve(template, shape_in, shape_out)
-    if format is SolveFormat.json:
-        print(json.dumps([s.to_dict() for s in solutions], indent=2))
-    if not solutions:
-        _say(no_solution_message(shape_in, shape_out, parsed))
-        raise typer.Exit(1)
-    if format is SolveFormat.json:
-        return
     params = list(dict.fromkeys(u.param for u in parsed.unknowns))
     rows = [["#", *params, "spec", "marks"]]
     for i, s in enumerate(solutions, 1):
         cells = [",".join(map(str, v)) if isinstance(v, tuple) else str(v) for v in (s.values[p] for p in params)]
         rows.append([str(i), *cells, s.spec, ", ".join(s.marks)])
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    if format is SolveFormat.json:
+        print(json.dumps([s.to_dict() for s in solutions], indent=2))
+    elif format in (Format.csv, Format.markdown):
+        from .render.tables import csv_text, markdown_text
+        sys.stdout.write(csv_text(rows[0], rows[1:]) if format is Format.csv else
+                         markdown_text(rows[0], rows[1:], [True] + [False] * (len(rows[0]) - 1)))
+    if not solutions:
+        _say(no_solution_message(shape_in, shape_out, parsed))
+        raise typer.Exit(1)
+    if format is not SolveFormat.table:
+        return
+    from .render.tables import solve_lines
+    from .render.wrap import terminal_width
     print(f"{len(solutions)} configuration{'s' if len(solutions) != 1 else ''} give "
           f"{fmt_shape(shape_out)} from {fmt_shape(shape_in)}:")
-    for r in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+    print("\n".join(solve_lines(rows, terminal_width(sys.stdout))))
 
 
 # ---------------------------------------------------------------- network specs (issue 12)

@@ -55,7 +55,8 @@ def one_line(message: str) -> str:
         words = message.split(" ")
         message = shorten(" ".join(shorten(w) if len(w) > QUOTE_LIMIT else w for w in words),
                           QUOTE_LIMIT * 4)
-    return printable(message)
+    # a value quoted with !r shows an argv byte as \\udcff: written as the byte, \\xff, as quote() does
+    return printable(_BYTE_ESCAPE.sub(r"\1\\x\2", message))
 
 
 @record

@@ -453,3 +453,65 @@ def test_layers_huge_unknown_name_answers_fast(capsys):
     code, _, err = run(capsys, "layers", "Conv" * 2_500_000)
     assert code == 2 and time.perf_counter() - start < 1.0
     assert len(err.splitlines()) == 1 and len(err) < 300
+
+
+@pytest.mark.parametrize("args", [
+    ["shape", "Conv2d(3, 4, 3)", "-i", "1x3x8x8", "--dtype", "\udcff\udcfe"],
+    ["shape", "Conv2d(3, 4, 3)", "-i", "1x3x8x8", "--convention", "\udcff"],
+    ["run", "ReLU()", "-i", "[1.0]", "--max-memory", "\udcff"],
+    ["import", "\udcff:f"],
+    ["draw", "examples/tiny_resnet.yaml", "--rf", "\udcff"],
+])
+def test_a_non_utf8_byte_is_quoted_as_a_byte_escape(args, capsys):
+    """Python's stand-in for an argv byte that is not UTF-8 (\\udcff) is quoted as the byte, \\xff,
+    by every message, not only by those built with errors.quote."""
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "\\xff" in err and "udc" not in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("kind,args", [
+    ("spec.yaml", ["summary", "{f}"]),
+    ("spec.yaml", ["check", "{f}"]),
+    ("spec.yaml", ["verify", "{f}"]),
+    ("spec.yaml", ["draw", "{f}"]),
+    ("spec.yaml", ["compare", "{f}"]),
+    ("layers.txt", ["shape", "@{f}", "-i", "1x3x8x8"]),
+    ("x.npy", ["run", "ReLU()", "-i", "{f}"]),
+    ("x.png", ["run", "ReLU()", "-i", "{f}"]),
+    ("m.onnx", ["import", "{f}"]),
+])
+def test_an_unreadable_file_is_one_line_exit_2(kind, args, tmp_path, monkeypatch, capsys):
+    """A file that exists but cannot be opened (no read permission; the tests may run as root,
+    who can read anything, so opening it is made to fail as it would for another user)."""
+    import builtins
+    import io as io_module
+
+    path = tmp_path / kind
+    path.write_bytes(b"input: [1, 3, 8, 8]\nlayers: [ReLU()]\n" if kind.endswith(".yaml") else b"ReLU()\n")
+    real_open, real_os_open = builtins.open, os.open
+
+    def refuse(file, *a, **k):
+        if os.fspath(file) == str(path) if isinstance(file, (str, os.PathLike)) else False:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(file, *a, **k)
+
+    def refuse_os(file, *a, **k):
+        if os.fspath(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_os_open(file, *a, **k)
+
+    monkeypatch.setattr(builtins, "open", refuse)
+    monkeypatch.setattr(io_module, "open", refuse)
+    monkeypatch.setattr(os, "open", refuse_os)
+    code = main([a.replace("{f}", str(path)) for a in args])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Permission denied" in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("command", ["import", "summary", "verify"])
+def test_a_directory_named_onnx_is_called_a_directory(command, tmp_path, capsys):
+    (tmp_path / "model.onnx").mkdir()
+    assert main([command, str(tmp_path / "model.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.endswith("expected an ONNX file; got a directory\n"), err

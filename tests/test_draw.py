@@ -158,3 +158,13 @@ def test_three_dimensional_draws_the_last_two_axes(tmp_path):
     assert (g["input"]["rows"], g["input"]["cols"]) == (5 + 2, 6)
     assert (g["output"]["rows"], g["output"]["cols"]) == (5 + 2 - 2 + 1, 6 - 3 + 1)
     assert g["input"]["kinds"]["tap"] == 2 * 3
+
+
+def test_a_kernel_too_large_to_draw_is_refused_in_one_line():
+    """Its taps were listed one by one: 2.5 billion for this kernel, 17 GB and no end."""
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "convcalc", "draw", "Conv2d(1, 1, 50000, padding=49999)", "-i",
+                           "1x1x5x5"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "expected a window of at most 1,048,576 taps to draw; got 50000x50000" in proc.stderr

@@ -349,3 +349,32 @@ def test_an_onnx_model_draws_like_its_spec(capsys):
     out = capsys.readouterr().out
     # maxpool unit 0 reads conv1 units 0..1 (its padding 1 before), which read input -3..6
     assert "36 of 50176 (224x224) +45 padding" in out and "4 of 12544 (112x112)" in out
+
+
+def test_a_large_input_traces_quickly():
+    """The tap products run over the set's bounding box in float BLAS, not dense int64 over
+    the whole grid (a 1024x1024 chain took half a minute, 4096x4096 did not finish)."""
+    import time
+    t = time.perf_counter()
+    dep = trace(analyze(["Conv2d(1,1,3,padding=1)", "Conv2d(1,1,3,stride=2)", "Conv2d(1,1,3)"],
+                        (1, 1, 1024, 1024)), "2")
+    assert time.perf_counter() - t < 10
+    assert dep.tensors[0].count == 9 * 9  # 3, then 3 + 2*2 = 7, then 7 + 2 = 9 along each axis
+
+
+@pytest.mark.parametrize("shape", ["1x1x100000x100000", "1x1x9000x9000"])
+def test_a_grid_too_large_to_trace_is_refused_in_one_line(shape):
+    proc = subprocess.run([sys.executable, "-m", "convcalc", "draw", "Conv2d(1, 1, 3)", "-i", shape,
+                           "--rf", "0"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: --input: expected")
+
+
+def test_a_window_of_millions_of_taps_traces_in_seconds():
+    """An adaptive pool to 3 over 10 M positions: each unit reads 3.3 M taps, set at once (a
+    loop over tap rows ran past a minute)."""
+    import time
+    t = time.perf_counter()
+    dep = trace(analyze(["AdaptiveAvgPool1d(3)"], (1, 1, 9_999_991)), "0", "1")
+    assert time.perf_counter() - t < 20
+    assert dep.tensors[0].count == 3_333_331  # [floor(n/3), ceil(2n/3)) for the middle unit

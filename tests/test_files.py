@@ -312,3 +312,13 @@ def test_repeats_beyond_any_real_network_are_refused_before_expansion(tmp_path, 
     assert time.perf_counter() - start < 1
     assert f"expected at most {MAX_LAYERS:,} layers" in info.value.message
     assert info.value.location.line == line
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "   \n\t\n", "\t", "# only a comment\n"])
+def test_a_blank_spec_is_an_empty_file(tmp_path, capsys, text):
+    """Whitespace alone (a tab included, which YAML's scanner refuses as a token) is an empty file."""
+    path = tmp_path / "blank.yaml"
+    path.write_text(text)
+    assert main(["summary", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.endswith("got an empty file\n"), err

@@ -816,3 +816,31 @@ def test_pixel_unshuffle_then_shuffle_live(exprs, build, want):
     for unit in [(3, 4), (4, 3)]:
         for (lo, hi), u in zip(_grad_support(model, (1, 1, 8, 8), unit), unit):
             assert hi - lo + 1 == want and lo == u - (want - 1) // 2
+
+
+def test_transposed_taps_are_the_solutions_of_the_index_equation():
+    """TransposedStep.taps solves o = i*s - p + j*d for j in closed form (was a loop over the
+    kernel for every output unit: a ConvTranspose1d with a 100,000 kernel never finished)."""
+    from convcalc.layers.rf import TransposedStep
+
+    for k in (1, 2, 3, 5, 8):
+        for s in (1, 2, 3, 4, 6):
+            for d in (1, 2, 3, 4):
+                for p in (0, 1, 5):
+                    step = TransposedStep(k, s, d, p)
+                    for o in range(0, 3 * s * d + k * d):
+                        brute = sorted((o + p - j * d) // s for j in range(k) if (o + p - j * d) % s == 0)
+                        assert step.taps(o) == brute, (k, s, d, p, o)
+
+
+def test_a_huge_transposed_kernel_is_analysed_quickly():
+    import subprocess
+    import sys
+    import time
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "convcalc", "shape",
+                           "ConvTranspose1d(1, 1, 100000, stride=100000, output_padding=99999)", "-i", "1x1x3",
+                           "-f", "json"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and time.perf_counter() - start < 20, proc.stderr
+    import json
+    assert json.loads(proc.stdout)["layers"][0]["receptive_field"]["size"] == [1]  # one input per output unit

@@ -181,3 +181,15 @@ def test_answers_are_exactly_what_torch_accepts_in_the_space(case):
     recorded = sorted(json.dumps(a, sort_keys=True) for a in case["answers"])
     assert found == recorded
     assert case["answers"], "a template without answers tests nothing here"
+
+
+def test_a_space_too_large_is_refused_before_any_layer_is_built():
+    """Counted first (11 kernels x 100,000 output paddings); it was refused only after building
+    200,000 layers, 10 s later."""
+    import time
+    from convcalc.analysis.solve import solve as solve_template
+    from convcalc.errors import ConvcalcError
+    start = time.perf_counter()
+    with pytest.raises(ConvcalcError, match="at most 200,000 assignments; got 1,100,000"):
+        solve_template("ConvTranspose1d(1, 1, k=?, stride=100000, output_padding=?)", (1, 1, 3), (1, 1, 300000))
+    assert time.perf_counter() - start < 2

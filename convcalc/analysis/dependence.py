@@ -117,6 +117,7 @@ def trace(analysis, entry: str, at: str | None = None) -> Dependence:
     unit = _unit(at, target.name, shapes[entry], maps[entry])
     need: dict[str, _Need] = {}
     lengths = {n: _lengths(shapes[n], maps[n]) for n in shapes}
+    _check_size(lengths, shapes)
     seed = np.zeros(lengths[entry], dtype=bool)
     if unit is None:
         seed[:] = True
@@ -129,10 +130,14 @@ def trace(analysis, entry: str, at: str | None = None) -> Dependence:
         if found is None:
             continue
         effect = effects[row.name]
+        box = _box(found.seen)
+        if box is None:
+            continue
+        seen = found.seen[box[0][0]:box[0][1], box[1][0]:box[1][1]]
         for i, ref in enumerate(row.inputs):
-            mats = [_axis(row, effect, i, d, maps, shapes, ref) for d in (0, 1)]
-            ext = _apply(mats[0][0], found.seen, mats[1][0])
-            dep = _apply(mats[0][1], found.seen, mats[1][1])
+            mats = [_axis(row, effect, i, d, maps, shapes, ref, box[d]) for d in (0, 1)]
+            ext = _apply(mats[0][0], seen, mats[1][0])
+            dep = _apply(mats[0][1], seen, mats[1][1])
             lo = (mats[0][2], mats[1][2])
             if not ext.any():  # this input reaches none of the positions: not on a path
                 continue
@@ -222,28 +227,53 @@ class _Need:
 
 
 def _apply(rows: np.ndarray, seen: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Input cells read by the output cells in `seen`: rows.T @ seen @ cols, as booleans."""
-    return (rows.T.astype(np.int64) @ seen.astype(np.int64) @ cols.astype(np.int64)) > 0
+    """Input cells read by the output cells in `seen`: rows.T @ seen @ cols > 0.  In float32
+    BLAS: every term is 0 or 1, so rounding never turns a positive sum into 0."""
+    f = np.float32
+    return (rows.T.astype(f) @ seen.astype(f) @ cols.astype(f)) > 0
 
 
-def _axis(row, effect, i: int, d: int, maps, shapes, ref: str):
+def _box(seen: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """The bounding box of the set (rows, cols as half-open ranges), None when empty: only
+    its output units need tap matrices."""
+    r, c = np.flatnonzero(seen.any(axis=1)), np.flatnonzero(seen.any(axis=0))
+    if not len(r):
+        return None
+    return (int(r[0]), int(r[-1]) + 1), (int(c[0]), int(c[-1]) + 1)
+
+
+#: cells of one traced grid, and of one tap matrix (units x input cells): beyond them the
+#: dense sets and products need gigabytes and minutes
+GRID_LIMIT = 1 << 26
+MATRIX_LIMIT = 1 << 25
+
+
+def _check_size(lengths: dict[str, tuple[int, int]], shapes) -> None:
+    for name, (h, w) in lengths.items():
+        if h * w > GRID_LIMIT:
+            raise _fail(f"expected at most {GRID_LIMIT:,} positions in a traced grid (8192x8192) to draw a "
+                        f"receptive field; {name!r} has {h}x{w}: give a smaller input", "--input")
+
+
+def _axis(row, effect, i: int, d: int, maps, shapes, ref: str, span: tuple[int, int]):
     """Tap matrices (output units x input cells) of input `i` along drawn axis `d`: one
     over the grid grown by the padding (what is read), one over the input's own positions
-    (what it depends on), and where the grown grid starts."""
+    (what it depends on), and where the grown grid starts; only the output units in `span`."""
     out_axis = {dd: a for a, dd in maps[row.name].items()}.get(d)
     in_axis = {dd: a for a, dd in maps[ref].items()}.get(d)
     x = shapes[ref]
     n_out = row.output_shape[out_axis] if out_axis is not None else 1
     n_in = x[in_axis] if in_axis is not None else 1
     if in_axis is None:  # not followed in this input: a dummy axis every unit reads
-        ones = np.ones((n_out, 1), dtype=bool)
+        ones = np.ones((span[1] - span[0], 1), dtype=bool)
         return ones, ones, 0
     if out_axis is None:  # the axis ends here: each unit of the output reads all of it
         ones = np.ones((1, n_in), dtype=bool)
         return ones, ones, 0
-    outs = np.arange(n_out)
+    full, outs = n_out, np.arange(*span)
+    n_out = len(outs)
     if effect.merge:
-        if x[in_axis] == 1 and n_out > 1:  # broadcast: every unit reads unit 0
+        if x[in_axis] == 1 and full > 1:  # broadcast: every unit reads unit 0
             taps = [np.zeros(n_out, dtype=np.int64)]
         elif effect.merge == "concat" and effect.merge_axis == in_axis:
             before = sum(s[in_axis] for s in row.input_shapes[:i])
@@ -253,30 +283,28 @@ def _axis(row, effect, i: int, d: int, maps, shapes, ref: str):
         return _matrices(n_out, n_in, taps, (0, 0), None)
     step = effect.steps.get(in_axis) if i == 0 else None
     if step is None:
-        return _matrices(n_out, n_in, [outs if n_out == n_in else np.zeros(n_out, dtype=np.int64)],
-                         (0, 0), None)
-    taps = _taps(step, n_out)
+        return _matrices(n_out, n_in, [outs if full == n_in else np.zeros(n_out, dtype=np.int64)], (0, 0), None)
+    taps = _taps(step, outs)
     if isinstance(step, TransposedStep):
         return _matrices(n_out, n_in, taps, (0, 0), None)
     if isinstance(step, RatioStep):  # interpolation clamps its source index at the border
-        return _matrices(n_out, n_in, [np.where(t == NO_TAP, t, np.clip(t, 0, n_in - 1)) for t in taps],
-                         (0, 0), None)
+        return _matrices(n_out, n_in, np.where(taps == NO_TAP, taps, np.clip(taps, 0, n_in - 1)), (0, 0), None)
     if not isinstance(step, WindowStep):  # the whole axis, or an adaptive window: all inside
         return _matrices(n_out, n_in, taps, (0, 0), None)
     return _matrices(n_out, n_in, taps, _pads(row.layer, step, in_axis), _mode(row.layer))
 
 
-def _taps(step, n_out: int) -> list[np.ndarray]:
-    """The taps of every output unit, as columns of equal length (-huge: no tap)."""
+def _taps(step, outs: np.ndarray) -> np.ndarray:
+    """The taps of the output units `outs`: row j holds each unit's j-th tap (-huge: no tap)."""
     if isinstance(step, WindowStep):
-        base = np.arange(n_out) * step.stride - step.padding
-        return [base + j * step.dilation for j in range(step.kernel)]
-    found = [step.taps(o) for o in range(n_out)]  # one list per output unit, not per pixel
+        base = outs * step.stride - step.padding
+        return base[None, :] + (np.arange(step.kernel) * step.dilation)[:, None]
+    found = [step.taps(int(o)) for o in outs]  # one list per output unit, not per pixel
     width = max((len(t) for t in found), default=0)
-    cols = np.full((width, n_out), NO_TAP, dtype=np.int64)
+    cols = np.full((width, len(outs)), NO_TAP, dtype=np.int64)
     for o, t in enumerate(found):
         cols[:len(t), o] = t
-    return list(cols)
+    return cols
 
 
 def _pads(layer, step: WindowStep, axis: int) -> tuple[int, int]:
@@ -297,22 +325,25 @@ def _mode(layer) -> str | None:
             "Replication": "replicate", "circular": "circular", "Circular": "circular"}.get(mode)
 
 
-def _matrices(n_out: int, n_in: int, taps: Sequence[np.ndarray], pads: tuple[int, int], mode: str | None):
+def _matrices(n_out: int, n_in: int, taps, pads: tuple[int, int], mode: str | None):
+    """`taps`: a 2-D array (or a list of rows), row j the j-th tap of every unit: all taps set
+    at once, not a row at a time (an adaptive pool to 3 over 10 M positions has 3.3 M rows)."""
     before, after = max(pads[0], 0), max(pads[1], 0)
     lo, hi = -before, n_in + after
+    if n_out * (hi - lo) > MATRIX_LIMIT:
+        raise _fail(f"expected at most {MATRIX_LIMIT:,} taps to trace a receptive field through one layer; "
+                    f"got {n_out:,} units over {hi - lo:,} positions: give a smaller input", "--input")
     ext = np.zeros((n_out, hi - lo), dtype=bool)
     dep = np.zeros((n_out, n_in), dtype=bool)
-    for t in taps:
-        t = np.asarray(t)
-        o = np.arange(n_out)
-        shown = (t >= lo) & (t < hi)
-        ext[o[shown], t[shown] - lo] = True
-        inside = (t >= 0) & (t < n_in)
-        dep[o[inside], t[inside]] = True
-        if mode is not None and n_in > 0:
-            out = shown & ~inside
-            folded = _fold(t[out], n_in, mode)
-            dep[o[out], folded] = True
+    t = np.asarray(taps, dtype=np.int64).reshape(-1, n_out)
+    o = np.broadcast_to(np.arange(n_out), t.shape)
+    shown = (t >= lo) & (t < hi)
+    ext[o[shown], t[shown] - lo] = True
+    inside = (t >= 0) & (t < n_in)
+    dep[o[inside], t[inside]] = True
+    if mode is not None and n_in > 0:
+        out = shown & ~inside
+        dep[o[out], _fold(t[out], n_in, mode)] = True
     return ext, dep, lo
 
 

@@ -24,6 +24,7 @@ no output_padding, then the smallest values.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from typing import Iterator
 
@@ -151,10 +152,11 @@ def solve(template: str, input_shape: tuple[int, ...], output_shape: tuple[int, 
     solutions: list[tuple[tuple, Solution]] = []
     first_error: ConvcalcError | None = None
     built_any = False
-    for count, values in enumerate(_assignments(t)):
-        if count >= MAX_ASSIGNMENTS:
-            raise ConvcalcError(f"expected a search space of at most {MAX_ASSIGNMENTS:,} assignments; got more "
-                                "(give some of the unknowns a value)", Location(source, 1, 1, None, template))
+    size = _space_size(t)  # counted first: refusing after building 200,000 layers took 10 s
+    if size > MAX_ASSIGNMENTS:
+        raise ConvcalcError(f"expected a search space of at most {MAX_ASSIGNMENTS:,} assignments; got {size:,} "
+                            "(give some of the unknowns a value)", Location(source, 1, 1, None, template))
+    for values in _assignments(t):
         call = _substitute(t, values)
         try:
             layer = build(call).layer
@@ -197,6 +199,19 @@ def no_solution_message(input_shape, output_shape, template: Template | str) -> 
 def _assignments(t: Template) -> Iterator[dict[str, object]]:
     """Each assignment, as the value of every param holding an unknown; the window's
     kernel, dilation and stride first, then the padding ranges they allow."""
+    later = [u for u in t.unknowns if u.param in ("padding", "output_padding")]
+    for values, ranges in _blocks(t):
+        for rest in itertools.product(*ranges):
+            yield values | _fill(t, later, rest)
+
+
+def _space_size(t: Template) -> int:
+    """How many assignments `_assignments` yields, counted without building one."""
+    return sum(math.prod(len(r) for r in ranges) for _, ranges in _blocks(t))
+
+
+def _blocks(t: Template):
+    """(kernel, dilation and stride values, the padding ranges they allow) for each choice."""
     first = [u for u in t.unknowns if u.param in ("kernel_size", "dilation", "stride")]
     later = [u for u in t.unknowns if u.param in ("padding", "output_padding")]
     limits = {"kernel_size": range(1, KERNEL_MAX + 1), "dilation": range(1, DILATION_MAX + 1),
@@ -208,8 +223,7 @@ def _assignments(t: Template) -> Iterator[dict[str, object]]:
         stride = _largest(values.get("stride", t.given.get("stride", 1)), 1)
         reach = dilation * (extent - 1) + 1
         later_limits = {"padding": range(0, reach), "output_padding": range(0, max(stride, dilation))}
-        for rest in itertools.product(*(later_limits[u.param] for u in later)):
-            yield values | _fill(t, later, rest)
+        yield values, [later_limits[u.param] for u in later]
 
 
 def _largest(value: object, default: int) -> int:

@@ -39,9 +39,12 @@ def from_file(path: str, input: object = None) -> Imported:
     onnx = _onnx()
     where = Location(path)
     if not os.path.isfile(path):
-        raise ConvcalcError("expected an ONNX file; got no such file", where)
+        raise ConvcalcError(f"expected an ONNX file; got {'a directory' if os.path.isdir(path) else 'no such file'}",
+                            where)
     try:
         model = onnx.load(path, load_external_data=False)
+    except OSError as exc:  # there, but not readable: say so, not that it does not decode
+        raise ConvcalcError(f"cannot read the ONNX file: {exc.strerror or exc}", where) from None
     except Exception as exc:  # protobuf's DecodeError and friends: the file is not a model
         raise ConvcalcError(f"expected an ONNX model (a protobuf ModelProto); got a file that does not decode "
                             f"({type(exc).__name__})", where) from None

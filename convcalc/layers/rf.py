@@ -15,8 +15,9 @@ of their output.
 from __future__ import annotations
 
 import math
-from ..record import record
 from fractions import Fraction
+
+from ..record import record
 
 
 class AxisStep:
@@ -72,12 +73,15 @@ class TransposedStep(AxisStep):
         return self.stride
 
     def taps(self, o: int) -> list[int]:
-        found = []
-        for j in range(self.kernel):
-            num = o + self.padding - j * self.dilation
-            if num % self.stride == 0:
-                found.append(num // self.stride)
-        return sorted(found)
+        """The inputs i with o + p - j*d = i*s for a tap j: j*d ≡ o + p (mod s) holds on an
+        arithmetic progression of j, solved in closed form, not by trying every tap."""
+        s, d, rest = self.stride, self.dilation, o + self.padding
+        g = math.gcd(d, s)
+        if rest % g:
+            return []
+        period = s // g
+        first = (rest // g) * pow(d // g, -1, period) % period if period > 1 else 0
+        return sorted((rest - j * d) // s for j in range(first, self.kernel, period))
 
 
 @record

@@ -109,6 +109,9 @@ def load_text(text: str, source: str) -> object:
     """The document's value (None for an empty document), built from parser events."""
     import yaml
 
+    if not text.strip():  # blank: YAML's scanner would refuse a tab as a token, not say "empty"
+        return None
+
     loader_class = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
     loader = loader_class(text)
     builder = _Builder(text, source, loader)

@@ -38,37 +38,71 @@ def difference_lines(comparison: Comparison) -> list[str]:
 
 def print_comparison(comparison: Comparison, console=None) -> None:
     """The table (numbers exact, never cut: a miscount marked `!`), then the differences.
-    A pipe or a file gets the table at its natural width, lines unwrapped."""
+    A pipe or a file gets the table at its natural width, lines unwrapped.  Rows are laid
+    out as strings by render.table's writer: rich's Table took about 2 ms a row (over two
+    minutes for a 100,000-layer network)."""
     from rich.box import HEAVY_HEAD
+    from rich.cells import cell_len
     from rich.console import Console
-    from rich.table import Table
+    from rich.segment import Segment, Segments
+
+    from .layout import MIN_FOLD, Layout, table_width
+    from .table import _lines
+    from .wrap import fold
 
     console = console or Console()
-    if not console.is_terminal:
-        console = Console(file=console.file, width=100_000, color_system=None)
-    table = Table(box=HEAVY_HEAD, show_footer=True)
-    table.add_column("Name", footer="Total", overflow="fold")
-    table.add_column("Type", footer=_layers(len(comparison.layers)), overflow="fold")
-    cells = []
-    for layer in comparison.layers:
-        flagged = {d.convention for d in layer.differences if d.miscount}
-        cells.append([f"{m:,}" + ("!" if name in flagged else " ") for name, m in zip(comparison.conventions,
-                                                                                        layer.macs)])
-    for i, name in enumerate(comparison.conventions):
-        footer = f"{comparison.totals[i]:,} "
-        width = max([len(name), len(footer)] + [len(row[i]) for row in cells])
-        table.add_column(name, justify="right", footer=footer, no_wrap=True, min_width=width)
-    for layer, row in zip(comparison.layers, cells):
-        table.add_row(layer.name, layer.type, *row)
-    console.print(f"MACs by convention, input {list(comparison.input_shape)}", style="table.title",
-                  markup=False, highlight=False, soft_wrap=True)
-    console.print(table, crop=False)
-    for line in difference_lines(comparison):
-        console.print(line, markup=False, highlight=False, crop=False, soft_wrap=True)
+    fold_at = console.width if console.is_terminal else None  # prose folded at words in a terminal
+    names = comparison.conventions
+    flagged = [{d.convention for d in layer.differences if d.miscount} for layer in comparison.layers]
+    rounded = False
+
+    def table(number):
+        cols = [tuple(layer.name for layer in comparison.layers), tuple(layer.type for layer in comparison.layers)]
+        cols += [tuple(number(layer.macs[i]) + ("!" if name in marks else " ") for layer, marks in
+                       zip(comparison.layers, flagged)) for i, name in enumerate(names)]
+        foot = ["Total", _layers(len(comparison.layers))] + [number(t) + " " for t in comparison.totals]
+        sizes = [max([cell_len(h), cell_len(f)] + [cell_len(c) for c in col])
+                 for h, f, col in zip(["Name", "Type", *names], foot, cols)]
+        return cols, foot, sizes
+
+    cells, footers, widths = table(lambda m: f"{m:,}")
+    if fold_at is not None:  # Name and Type fold (never below MIN_FOLD); then numbers are rounded
+        if table_width([min(w, MIN_FOLD) for w in widths[:2]] + widths[2:]) > fold_at:
+            from .columns import human
+            cells, footers, widths = table(human)
+            rounded = True
+        for i in (0, 1):
+            excess = table_width(widths) - fold_at
+            if excess > 0:
+                widths[i] = max(min(widths[i], MIN_FOLD), widths[i] - excess)
+    # widths count the space kept for a '!'; the cells are written without it (as rich justified them)
+    cells = [tuple(c.rstrip() for c in col) for col in cells]
+    footers = [f.rstrip() for f in footers]
+    columns = tuple(_Column("left") for _ in range(2)) + tuple(_Column("right") for _ in names)
+    layout = Layout(columns, tuple((h,) for h in ["Name", "Type", *names]), tuple(cells), tuple(footers),
+                    tuple(widths), ())
+    styles = {"title": console.get_style("table.title"), "header": console.get_style("table.header"),
+              "footer": console.get_style("table.footer"), None: None}
+    segments: list = []
+    for line in _lines(f"MACs by convention, input {list(comparison.input_shape)}", layout, HEAVY_HEAD, cell_len):
+        segments += [Segment(text, styles[part]) for text, part in line]
+        segments.append(Segment.line())
+    console.print(Segments(segments), crop=False, end="")
+    prose = [fold("MACs rounded to fit the terminal (a pipe, --format csv or --format json gives them "
+                  "exact)", fold_at)] if rounded else []
+    prose += [fold(line, fold_at, hang=4) for line in difference_lines(comparison)]
     if any(d.miscount for layer in comparison.layers for d in layer.differences):
-        console.print("! and MISCOUNT: wrong by that tool's own definition; the other differences are "
-                      "conventions. `convcalc explain --convention NAME` shows the arithmetic.",
-                      markup=False, highlight=False, soft_wrap=True)
+        prose.append(fold("! and MISCOUNT: wrong by that tool's own definition; the other differences are "
+                          "conventions. `convcalc explain --convention NAME` shows the arithmetic.", fold_at))
+    console.print("\n".join(prose), markup=False, highlight=False, crop=False, soft_wrap=True)
+
+
+class _Column:
+    """What render.table's writer reads of a column: its alignment."""
+
+    def __init__(self, align: str):
+        from .columns import Align
+        self.align = Align.RIGHT if align == "right" else Align.LEFT
 
 
 def to_json(comparison: Comparison) -> str:

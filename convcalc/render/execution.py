@@ -34,9 +34,10 @@ def print_verify(report, console=None) -> None:
     a = report.analysis
     table = Table(title=f"verify: input {shape_text(a.input_shape)} float32, seed {report.seed}",
                   title_justify="left")
-    for title, justify, fold in (("#", "right", False), ("Name", "left", True), ("Type", "left", True),
+    # Two-line numeric headers and an unbroken type: a ConvTranspose2d row fits 80 columns
+    for title, justify, fold in (("#", "right", False), ("Name", "left", True), ("Type", "left", False),
                                  ("Output shape", "left", False), ("", "center", False),
-                                 ("MACs executed", "right", False), ("MACs analysed", "right", False),
+                                 ("MACs\nexecuted", "right", False), ("MACs\nanalysed", "right", False),
                                  (" ", "center", False)):
         table.add_column(title, justify=justify, no_wrap=not fold, overflow="fold" if fold else "ellipsis")
     for check in report.checks:

@@ -75,6 +75,10 @@ class Figure:
     notes: list[str]
 
 
+#: taps of the drawn window: a 1024x1024 kernel, far past what a figure shows uncropped
+MAX_TAPS = 1 << 20
+
+
 def _fail(message: str) -> ConvcalcError:
     return ConvcalcError(message, Location("draw"))
 
@@ -120,6 +124,10 @@ def build(layer, in_shape: tuple, out_shape: tuple, at: str | None = None) -> Fi
     if len(axes) == 1:  # one row: a dummy axis of size 1 whose only tap is row 0
         sizes, outs, pos = [1] + sizes, [1] + outs, [0] + pos
         steps = [WindowStep(1)] + steps
+    counts = [len(steps[i].taps(pos[i])) for i in range(2)]
+    if counts[0] * counts[1] > MAX_TAPS:  # the figure lists every tap: billions for a 50000x50000 kernel
+        raise _fail(f"expected a window of at most {MAX_TAPS:,} taps to draw; got "
+                    f"{'x'.join(map(str, counts[2 - len(axes):]))} (shape and explain give this layer's numbers)")
     notes: list[str] = []
     output = Panel("output", "output", ["input"] * outs[0], ["input"] * outs[1], chosen=(pos[0], pos[1]))
     transposed = isinstance(steps[-1], TransposedStep)
