@@ -586,7 +586,7 @@ def test_a_resnet50_spec_is_short(tmp_path):
     ("input: [1, 3, 8, 8]\nlayers:\n  - 12\n", "net.yaml:3 (entry '0')", "an entry must be a layer expression or a mapping"),
     ("input: [1, 3, 8, 8]\nlayers:\n  - {layer: ReLU(), layers: [ReLU()]}\n", "net.yaml:3", "got both"),
     ("input: 224\nlayers: [ReLU()]\n", "net.yaml:1", "'input' must be a shape"),
-    ("input: [1, 0, 8]\nlayers: [ReLU()]\n", "net.yaml:1", "'input': every dimension must be a positive integer"),
+    ("input: [1, -2, 8]\nlayers: [ReLU()]\n", "net.yaml:1", "'input': every dimension must be a non-negative integer"),
     ("input:\nlayers: [ReLU()]\n", "net.yaml:1", "'input' must be a shape such as [1, 3, 224, 224]"),
     ("input: [1, 3, x]\nlayers: [ReLU()]\n", "net.yaml:1", "'input' must be a shape"),
     ("input: [1, 3, 8, 8]\ndtype: float33\nlayers: [ReLU()]\n", "net.yaml:2", "unknown dtype 'float33'"),

@@ -89,3 +89,44 @@ def test_a_fresh_sweep_matches_live_torch():
     assert len(cases) >= 150
     bad = mismatches(cases)
     assert not bad, "\n".join(bad[:30])
+
+
+def test_a_zero_size_input_gets_the_verdict_of_the_same_tensor_made_mid_chain():
+    """An input shape with a 0 in it (an empty batch, no channels, an empty axis) is a
+    tensor PyTorch holds: each follower, given the producer's zero-size shape directly,
+    must be accepted or refused as torch did behind the producer."""
+    bad = []
+    for case in FIXTURE["cases"]:
+        producer, _, follower = case["expr"].partition(" -> ")
+        accepted, result = verdict(follower, case["zero_shape"])
+        if accepted != case["accepted"] or accepted and result != case["output_shape"]:
+            bad.append(f"{follower} on {case['zero_shape']}: torch "
+                       f"{case['output_shape'] if case['accepted'] else 'refuses'}, convcalc {result}")
+    assert not bad, "\n".join(bad[:30])
+    assert len(FIXTURE["cases"]) > 300
+
+
+def _zeroed(shape: str):
+    dims = shape.split("x")
+    for i in range(len(dims)):
+        yield "x".join("0" if j == i else d for j, d in enumerate(dims))
+
+
+def test_every_command_takes_a_zero_size_input_or_refuses_it_in_one_line(capsys):
+    """Every family's sample with a 0 in each position, through every command that takes
+    a layer and a shape: exit 0, or exit 2 with one error line; never exit 3."""
+    from support import cli
+    from test_protocol import ALL_SAMPLES
+    seen = set()
+    for expr, shape, *rest in ALL_SAMPLES.values():
+        if rest or expr in seen:
+            continue  # several inputs: not a single-layer command line
+        seen.add(expr)
+        for zero in _zeroed(shape):
+            for command in (["shape", expr], ["explain", expr], ["verify", expr], ["draw", expr],
+                            ["compare", expr]):
+                code, _, err = cli(capsys, *command, "-i", zero)
+                assert code in (0, 2), (command, zero, err)
+                if code == 2:
+                    assert err.startswith("error: ") and "Traceback" not in err, (command, zero, err)
+    assert len(seen) > 60

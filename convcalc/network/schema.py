@@ -32,7 +32,7 @@ def schema() -> dict:
                           {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1}]}
     definitions = {
         "shape": {"description": "a shape: [1, 3, 224, 224] or '1x3x224x224'",
-                  "oneOf": [{"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
+                  "oneOf": [{"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1},
                             {"type": "string", "pattern": _SHAPE_TEXT}]},
         "layer": {"type": "string", "pattern": _LAYER,
                   "description": "a layer as its PyTorch constructor call (Conv2d(3, 64, 3, stride=2)), or a "

@@ -173,7 +173,8 @@ def _softmax(layer: Elementwise, x: np.ndarray) -> np.ndarray:
         out = shifted
     else:
         np.exp(shifted, out=shifted)
-        shifted *= 1 / shifted.sum(axis=dim, keepdims=True)
+        with np.errstate(divide="ignore"):  # an empty softmax axis sums to 0 over no elements
+            shifted *= 1 / shifted.sum(axis=dim, keepdims=True)
         out = shifted
     out = out.astype(x.dtype, copy=False)
     return out.reshape(()) if squeeze else out

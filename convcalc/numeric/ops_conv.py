@@ -178,6 +178,8 @@ def conv(layer: ConvNd, inputs, params, ctx: Context) -> np.ndarray:
     del padded
     if b is not None:
         out += _bias_shape(b, n)
+    if not layer.in_channels:  # PyTorch gives a zero-channel input a zero-channel output
+        out = out[:, :0]
     return out[0] if unbatched else out
 
 

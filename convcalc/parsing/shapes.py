@@ -50,7 +50,7 @@ def parse_shape(text: object, source: str = "--input") -> tuple[int, ...]:
 
 
 def _dimension(item: object, shown: str, loc: Location) -> int:
-    """One dimension: a whole number from 1 to 2**63 - 1."""
+    """One dimension: a whole number from 0 to 2**63 - 1."""
     if isinstance(item, int) and not isinstance(item, bool):
         value = item
     else:
@@ -63,8 +63,8 @@ def _dimension(item: object, shown: str, loc: Location) -> int:
             raise ShapeError(f"expected dimensions of at most 2**63 - 1, as PyTorch's 64-bit sizes hold; "
                              f"got a {len(digits):,}-digit number in {shown}", loc)
         value = int(token)
-    if value <= 0:
-        raise ShapeError(f"every dimension must be a positive integer; got {quote(value)} in {shown}", loc)
+    if value < 0:  # 0 is a size PyTorch holds (an empty batch); each layer decides, as torch's do
+        raise ShapeError(f"every dimension must be a non-negative integer; got {quote(value)} in {shown}", loc)
     if value > INT64_MAX:
         raise ShapeError(f"expected dimensions of at most 2**63 - 1, as PyTorch's 64-bit sizes hold; "
                          f"got {quote(value)} in {shown}", loc)

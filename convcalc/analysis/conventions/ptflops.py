@@ -79,13 +79,24 @@ def _batch(inputs) -> int:
     return inputs[0][0]
 
 
+def _empty_batch(terms) -> tuple[int, int]:
+    """ptflops divides its sum by the batch it counted: an empty batch raises
+    ZeroDivisionError in the tool, so there is no count to reproduce."""
+    return nothing(terms, miscount("an empty batch: ptflops divides by the batch size 0 and raises "
+                                   "ZeroDivisionError; counted 0 here"))
+
+
 def _per_sample(terms, hook: int, n: int, note: str) -> tuple[int, int]:
+    if n == 0:
+        return _empty_batch(terms)
     if n != 1:
         note = f"per sample (the hook's count ÷ batch {n}); {note}"
     return counted(terms, PER_SAMPLE, {"hook": hook, "N": n}, note)
 
 
 def _twice(terms, hook: int, patched, n: int, note: str) -> tuple[int, int]:
+    if n == 0:
+        return _empty_batch(terms)
     if n != 1:
         note += f"; only the hook ÷ batch {n}"
     return counted(terms, BOTH, {"hook": hook, "N": n, "patched": patched}, note)
