@@ -235,15 +235,24 @@ def from_records(records: list[dict], input_shape: tuple[int, ...], name: str = 
     namer = Namer()
     src: dict[str, str] = {}
     entries: list[Entry] = []
-    unsupported: dict[str, str] = {}
+    unsupported: dict[str, list[str]] = {}  # what -> where, in order
+
+    refused: set[str] = set()  # nodes refused, and those reading them (not named again)
+
+    def refuse(what: str, at: str, node: str) -> None:
+        unsupported.setdefault(what, []).append(at)
+        refused.add(node)
     sizes: dict[str, tuple[str, object]] = {}  # x.size(d) nodes: (the entry x comes from, d)
     consts = {r["name"]: r["value"] for r in records if "value" in r and r["op"] == "function"}
     shapes = {r["name"]: tuple(r["shape"]) for r in records if "shape" in r}
     output = None
 
     def read(value, record) -> str:
+        if _is_node(value) and value["node"] in refused:
+            refused.add(record["name"])
+            return "input"
         if not _is_node(value) or value["node"] not in src:
-            unsupported.setdefault(f"{record['target']} with a non-tensor input", record["name"])
+            refuse(f"{record['target']} with a non-tensor input", record["name"], record["name"])
             return "input"
         return src[value["node"]]
 
@@ -261,14 +270,14 @@ def from_records(records: list[dict], input_shape: tuple[int, ...], name: str = 
         elif op == "output":
             output = _one_tensor(args[0] if args else None)
         elif op == "get_attr":
-            unsupported.setdefault(f"get_attr {target}", r["name"])
+            refuse("a parameter read outside its module (get_attr)", target, r["name"])
         elif op == "module":
             cls = target.split("(")[0]
             if not r.get("known") or cls.lower() not in known:
-                unsupported.setdefault(f"module {cls}", r["path"])
+                refuse(f"module {cls}", r["path"], r["name"])
                 continue
             if not args:
-                unsupported.setdefault(f"module {cls} without an input", r["path"])
+                refuse(f"module {cls} without an input", r["path"], r["name"])
                 continue
             if cls in ("Dropout", "Identity", "Dropout1d", "Dropout2d", "Dropout3d"):  # no-ops: pass on
                 src[r["name"]] = read(args[0], r)
@@ -279,8 +288,8 @@ def from_records(records: list[dict], input_shape: tuple[int, ...], name: str = 
                 mask = args[2] if len(args) > 2 else kwargs.get("mask")
                 inputs += [read(a, r) for a in (offset, mask) if a is not None]
             src[r["name"]] = add(r["path"], target, inputs, r["path"])
-        elif r["name"] in consts:  # x.shape, x.size(0), x.shape[-2:]: fixed at the traced input
-            continue
+        elif r["name"] in consts or target == "_assert":  # x.shape, x.size(0), x.shape[-2:]: fixed at the
+            continue                                          # traced input; torch._assert checks one
         elif target == "size" and args and _is_node(args[0]) and args[0]["node"] in src:
             sizes[r["name"]] = (src[args[0]["node"]], args[1] if len(args) > 1 else kwargs.get("dim"))
         else:  # a function or a tensor method
@@ -291,7 +300,7 @@ def from_records(records: list[dict], input_shape: tuple[int, ...], name: str = 
             else:
                 layers = _function(target, args, kwargs, shape_in, shapes.get(r["name"]))
             if layers is None:
-                unsupported.setdefault(f"function {target}", r["name"])
+                refuse(f"function {target}", r["name"], r["name"])
                 continue
             if not layers:  # a no-op
                 src[r["name"]] = read(args[0], r)
@@ -302,7 +311,8 @@ def from_records(records: list[dict], input_shape: tuple[int, ...], name: str = 
                               layer, inputs, target)]
             src[r["name"]] = inputs[0]
     if unsupported:
-        names = ", ".join(f"{what} ({at!r})" for what, at in unsupported.items())
+        names = ", ".join(f"{what} ({at[0]!r}{f', and {len(at) - 1} more' if len(at) > 1 else ''})"
+                          for what, at in unsupported.items())
         raise ConvcalcError(f"no convcalc layer for: {names}", where)
     if not entries:
         raise ConvcalcError("expected at least one layer; the traced module computes nothing convcalc counts", where)
