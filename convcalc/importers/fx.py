@@ -122,10 +122,12 @@ def trace(module, input_shape: tuple[int, ...] | None = None) -> list[dict]:
 
     class Tracer(torch.fx.Tracer):
         """torch.nn's modules are leaves, and so is torchvision's DeformConv2d (its forward
-        branches on tensor sizes, which symbolic tracing cannot follow)."""
+        branches on tensor sizes, which symbolic tracing cannot follow), and so is a subclass
+        of a torch.nn layer that keeps its forward (torchvision's Conv3DSimple is a Conv3d)."""
 
         def is_leaf_module(self, m, qualname):
-            return _torchvision_layer(type(m)) or super().is_leaf_module(m, qualname)
+            return (_torchvision_layer(type(m)) or _layer_base(type(m), torch) is not None
+                    or super().is_leaf_module(m, qualname))
 
     try:
         tracer = Tracer()
@@ -139,7 +141,7 @@ def trace(module, input_shape: tuple[int, ...] | None = None) -> list[dict]:
     for node in gm.graph.nodes:
         if node.op == "call_module":
             sub = gm.get_submodule(node.target)
-            cls = type(sub)
+            cls = _layer_base(type(sub), torch) or type(sub)
             known = cls.__module__.startswith("torch.nn") or _torchvision_layer(cls)
             if _torchvision_layer(cls):  # its __repr__ prints the constructor call; extra_repr is empty
                 target = repr(sub)
@@ -200,6 +202,20 @@ def _plain(value, torch):
     if isinstance(value, (torch.Size, tuple, list)):
         items = [_plain(v, torch) for v in value]
         return None if any(v is None for v in items) else items
+    return None
+
+
+def _layer_base(cls, torch):
+    """The torch.nn layer class a subclass from elsewhere computes as: the nearest torch.nn base
+    convcalc has a layer for, when the subclass keeps its forward; else None."""
+    if cls.__module__.startswith("torch.nn"):
+        return None
+    from ..layers.registry import table
+    for base in cls.__mro__[1:]:
+        if base.__module__.startswith("torch.nn") and base is not torch.nn.Module:
+            if base.__name__.lower() in table() and cls.forward is base.forward:
+                return base
+            return None
     return None
 
 
