@@ -321,6 +321,7 @@ def _torch_figures(torch, model, shape):
         y = model(torch.randn(*shape))
     for h in handles:
         h.remove()
+    y = y["out"] if isinstance(y, dict) else y
     return tuple(y.shape), sum(p.numel() for p in model.parameters()), macs[0], shapes
 
 
@@ -411,3 +412,80 @@ def test_verify_runs_an_onnx_file(capsys):
     assert report["verified"] is True and report["mismatches"] == 0
     # the first convolution at 32x32: 64 x 16 x 16 outputs of 7 x 7 x 3 products each
     assert report["layers"][0]["executed"]["macs"] == 64 * 16 * 16 * 7 * 7 * 3
+
+
+def _functional_model(torch):
+    """What real networks call beyond modules: functional pooling, activations and
+    interpolation, means, squeeze-and-excitation's broadcast product, sizes read off tensors,
+    views, a torch.nn subclass, a dict output and a module forward never calls."""
+    nn, F = torch.nn, torch.nn.functional
+
+    class MyConv(nn.Conv2d):  # keeps Conv2d's forward: a Conv2d
+        pass
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = MyConv(3, 8, 3, stride=2, padding=1)
+            self.se = nn.Conv2d(8, 8, 1)
+            self.head = nn.Conv2d(8, 5, 1)
+            self.aux = nn.Linear(8, 3)  # never called
+            self.fc = nn.Linear(8 * 4 * 4, 10)
+            self.cls = nn.Linear(8, 10)
+
+        def forward(self, x):
+            size = x.shape[-2:]
+            y = F.relu(self.stem(x), inplace=True)
+            y = y * F.hardsigmoid(self.se(y.mean((2, 3), keepdim=True)))
+            z = F.max_pool2d(y, 3, 2, 1)
+            z = F.avg_pool2d(z, kernel_size=2, ceil_mode=True)
+            s = z.mean(dim=[-2, -1])
+            out = F.interpolate(self.head(y), size=size, mode="bilinear", align_corners=False)
+            flat = F.adaptive_max_pool2d(y, (4, 4)).reshape(y.size(0), -1)
+            return {"out": torch.cat([self.fc(flat), self.cls(s), torch.flatten(out, 1)], 1), "aux": None}
+
+    return Net().eval()
+
+
+def test_fx_live_functional_model():
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch.fx")
+    from convcalc.importers.fx import from_module
+    model = _functional_model(torch)
+    shape = (1, 3, 19, 23)
+    imported = from_module(model, shape)
+    result = analysed(imported)
+    with torch.no_grad():
+        want = model(torch.randn(*shape))["out"]
+    total = result.analysis.total
+    assert tuple(total.output_shape) == tuple(want.shape) == (1, 20 + 5 * 19 * 23)
+    used = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("aux."))
+    assert total.params == used
+    assert [n for n in imported.notes if "aux (27)" in n]
+    _, _, macs, shapes = _torch_figures(torch, model, shape)
+    assert total.macs == macs
+    types = [row.type for row in result.analysis.layers]
+    for t in ("Conv2d", "ReLU", "AdaptiveAvgPool2d", "Hardsigmoid", "Mul", "MaxPool2d", "AvgPool2d", "Upsample"):
+        assert t in types, t
+    rows = {row.name: row for row in result.analysis.layers}
+    assert rows["stem"].spec.startswith("Conv2d(3, 8")
+    for module, torch_shape in shapes.items():
+        if module.replace(".", "_") in rows:
+            assert tuple(rows[module.replace(".", "_")].output_shape) == torch_shape, module
+    assert tuple(rows["interpolate"].output_shape) == (1, 5, 19, 23)
+
+
+@pytest.mark.parametrize("records, missing", [
+    # a mean over the channels is not a pooling; a view that splits an axis is not a flatten
+    ([{"name": "m", "op": "function", "target": "mean", "args": [{"node": "x"}, [1]], "kwargs": {},
+       "shape": [1, 8]}], "function mean"),
+    ([{"name": "v", "op": "function", "target": "view", "args": [{"node": "x"}, [1, 2, 4, 8, 8]], "kwargs": {},
+       "shape": [1, 2, 4, 8, 8]}], "function view"),
+])
+def test_fx_records_refuse_what_is_not_a_layer(records, missing):
+    from convcalc.importers.fx import from_records
+    graph = [{"name": "x", "op": "placeholder", "target": "x", "args": [], "kwargs": {}, "shape": [1, 8, 8, 8]},
+             *records, {"name": "output", "op": "output", "target": "output", "args": [{"node": records[-1]["name"]}],
+                        "kwargs": {}}]
+    with pytest.raises(ConvcalcError, match=missing):
+        from_records(graph, (1, 8, 8, 8))

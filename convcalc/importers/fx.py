@@ -474,7 +474,9 @@ def _reshape(shape_in, shape_out) -> list[str] | None:
         for end in range(start + 1, len(shape_in)):
             merged = tuple(shape_in[:start]) + (math.prod(shape_in[start:end + 1]),) + tuple(shape_in[end + 1:])
             if merged == tuple(shape_out):
-                return [f"Flatten(start_dim={start}, end_dim={end})"]
+                last = end == len(shape_in) - 1
+                return ["Flatten()" if start == 1 and last else
+                        f"Flatten(start_dim={start})" if last else f"Flatten(start_dim={start}, end_dim={end})"]
     return None
 
 
