@@ -489,3 +489,31 @@ def test_fx_records_refuse_what_is_not_a_layer(records, missing):
                         "kwargs": {}}]
     with pytest.raises(ConvcalcError, match=missing):
         from_records(graph, (1, 8, 8, 8))
+
+
+def test_onnx_resize_to_a_computed_shape_is_folded():
+    """x.shape[-2:] fed to a Resize: Shape -> Slice -> Concat on constants, folded at the input's
+    shape (with a Constant written as value_ints), then shapes are inferred again."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+    from convcalc.importers.onnx import from_model
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Constant", [], ["lo"], value_ints=[2]),
+        helper.make_node("Constant", [], ["hi"], value_ints=[4]),
+        helper.make_node("Slice", ["s", "lo", "hi"], ["hw"]),
+        helper.make_node("Constant", [], ["nc"], value_ints=[1, 4]),
+        helper.make_node("Concat", ["nc", "hw"], ["size"], axis=0),
+        helper.make_node("Resize", ["c", "", "", "size"], ["r"], mode="linear"),
+        helper.make_node("ReduceMean", ["r"], ["m"], axes=[2, 3], keepdims=0),
+    ]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 15, 17])],
+                              [helper.make_tensor_value_info("m", TensorProto.FLOAT, None)],
+                              [helper.make_tensor("w", TensorProto.FLOAT, [4, 3, 3, 3], [0.0] * 108)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    result = analysed(from_model(model))
+    layers = [(row.type, tuple(row.output_shape)) for row in result.analysis.layers]
+    assert layers == [("Conv2d", (1, 4, 8, 9)), ("Upsample", (1, 4, 15, 17)), ("AdaptiveAvgPool2d", (1, 4, 1, 1)),
+                      ("Flatten", (1, 4))]
+    assert result.analysis.layers[1].spec.startswith("Upsample(size=(15, 17), mode='bilinear'")

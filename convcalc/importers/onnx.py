@@ -293,7 +293,8 @@ class _Reader:
 
     def _constant(self, node, values) -> None:
         import numpy as np
-        values = np.asarray(values, dtype=np.int64) if isinstance(values, list) else np.asarray(values)
+        values = np.asarray(values, dtype=np.int64) if isinstance(values, list) and all(
+            isinstance(v, int) for v in values) else np.asarray(values)
         self.consts[node.output[0]] = (tuple(values.shape), values)
 
     # ------------------------------------------------------------------ operators
@@ -320,7 +321,12 @@ class _Reader:
         from onnx import numpy_helper
         a = {x.name: x for x in node.attribute}
         if "value" not in a:
-            raise self.fail(node, "expected a 'value' attribute (a tensor)")
+            plain = self.attrs(node)
+            for key in ("value_int", "value_ints", "value_float", "value_floats"):  # opset 12's plain forms
+                if key in plain:
+                    self._constant(node, plain[key])
+                    return
+            raise self.fail(node, "expected a 'value' attribute (a tensor) or value_int(s)/value_float(s)")
         t = a["value"].t
         self.consts[node.output[0]] = (tuple(t.dims), numpy_helper.to_array(t))
 
