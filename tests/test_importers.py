@@ -517,3 +517,28 @@ def test_onnx_resize_to_a_computed_shape_is_folded():
     assert layers == [("Conv2d", (1, 4, 8, 9)), ("Upsample", (1, 4, 15, 17)), ("AdaptiveAvgPool2d", (1, 4, 1, 1)),
                       ("Flatten", (1, 4))]
     assert result.analysis.layers[1].spec.startswith("Upsample(size=(15, 17), mode='bilinear'")
+
+
+def test_onnx_layer_normalization_is_torch_layer_norm():
+    onnx = pytest.importorskip("onnx")
+    torch = pytest.importorskip("torch")
+    import io
+    from convcalc.importers.onnx import from_model
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(6, 8)
+            self.ln = torch.nn.LayerNorm(8, eps=1e-6)
+            self.ln2 = torch.nn.LayerNorm([4, 8], bias=False)
+
+        def forward(self, x):
+            return self.ln2(self.ln(self.fc(x)))
+
+    model = Net().eval()
+    buf = io.BytesIO()
+    torch.onnx.export(model, (torch.randn(2, 4, 6),), buf, dynamo=False, opset_version=17)
+    result = analysed(from_model(onnx.load_from_string(buf.getvalue())))
+    assert [row.spec for row in result.analysis.layers][1:] == ["LayerNorm([8], eps=1e-06)", "LayerNorm((4, 8), bias=False)"]
+    assert result.analysis.total.params == sum(p.numel() for p in model.parameters())
+    assert tuple(result.analysis.total.output_shape) == (2, 4, 8)

@@ -25,7 +25,7 @@ _SHAPE_OPS = {"Shape", "Slice", "Gather", "Unsqueeze", "Squeeze", "Cast"}
 SUPPORTED = sorted({"Conv", "ConvTranspose", "DeformConv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
                     "Gemm", "MatMul", "BatchNormalization", "LeakyRelu", "Clip", "HardSigmoid", "Gelu",
                     "Softmax", "Add", "Mul", "Concat", "Flatten", "Reshape", "Resize", "Upsample", "Pad",
-                    "Constant", "ReduceMean", *_PASS, *_SIMPLE, *_SHAPE_OPS})
+                    "Constant", "ReduceMean", "LayerNormalization", *_PASS, *_SIMPLE, *_SHAPE_OPS})
 
 
 def _onnx():
@@ -67,6 +67,7 @@ class _Reader:
         self.consts: dict[str, tuple[tuple[int, ...], object]] = {}  # name -> (dims, values or None)
         for init in self.graph.initializer:
             self.consts[init.name] = (tuple(init.dims), self._values(init))
+        self.weights = set(self.consts)  # the model's own initializers, not constants folded later
         inputs = [i for i in self.graph.input if i.name not in self.consts]
         if len(inputs) != 1:
             raise ConvcalcError(f"expected a model with one input tensor; got {len(inputs)} "
@@ -453,6 +454,25 @@ class _Reader:
         eps = a.get("epsilon", 1e-5)
         args = [str(c)] + ([f"eps={_num(eps)}"] if not math.isclose(eps, 1e-5, rel_tol=1e-6) else [])
         self.emit(node, f"BatchNorm{max(r - 2, 1)}d({', '.join(args)})")
+
+    def op_LayerNormalization(self, node) -> None:
+        """LayerNorm over the axes from `axis` on (opset 17), affine by Scale, with a bias when B is given."""
+        a = self.attrs(node)
+        if len([o for o in node.output if o]) > 1:
+            raise self.fail(node, "expected one output; got Mean or InvStdDev too (not read by convcalc)")
+        shape = self.shapes.get(node.input[0])
+        if shape is None:
+            raise self.fail(node, "its input's shape is unknown (ONNX shape inference gave none)")
+        axis = int(a.get("axis", -1)) % len(shape)
+        normalized = list(shape[axis:])
+        if list(self.const(node.input[1], node)) != normalized:
+            raise self.fail(node, f"expected a Scale of shape {normalized}; got {list(self.const(node.input[1], node))}")
+        eps = a.get("epsilon", 1e-5)
+        args = [f"{tuple(normalized)!r}" if len(normalized) > 1 else f"[{normalized[0]}]"]
+        args += [f"eps={_num(eps)}"] if not math.isclose(eps, 1e-5, rel_tol=1e-6) else []
+        # PyTorch's bias=False exports a Constant of zeros as B: a bias only when B is a weight
+        args += [] if len(node.input) > 2 and node.input[2] in self.weights else ["bias=False"]
+        self.emit(node, f"LayerNorm({', '.join(args)})")
 
     def op_LeakyRelu(self, node) -> None:
         alpha = self.attrs(node).get("alpha", 0.01)
