@@ -733,6 +733,7 @@ def import_command(
     from .network import load_text
 
     imported = import_model(model, input)
+    _warn(imported.notes)
     text = imported.to_yaml()
     load_text(text, model)  # the written spec must read back
     if output is None:

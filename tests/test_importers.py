@@ -321,6 +321,7 @@ def _torch_figures(torch, model, shape):
         y = model(torch.randn(*shape))
     for h in handles:
         h.remove()
+    y = y["out"] if isinstance(y, dict) else y
     return tuple(y.shape), sum(p.numel() for p in model.parameters()), macs[0], shapes
 
 
@@ -411,3 +412,133 @@ def test_verify_runs_an_onnx_file(capsys):
     assert report["verified"] is True and report["mismatches"] == 0
     # the first convolution at 32x32: 64 x 16 x 16 outputs of 7 x 7 x 3 products each
     assert report["layers"][0]["executed"]["macs"] == 64 * 16 * 16 * 7 * 7 * 3
+
+
+def _functional_model(torch):
+    """What real networks call beyond modules: functional pooling, activations and
+    interpolation, means, squeeze-and-excitation's broadcast product, sizes read off tensors,
+    views, a torch.nn subclass, a dict output and a module forward never calls."""
+    nn, F = torch.nn, torch.nn.functional
+
+    class MyConv(nn.Conv2d):  # keeps Conv2d's forward: a Conv2d
+        pass
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = MyConv(3, 8, 3, stride=2, padding=1)
+            self.se = nn.Conv2d(8, 8, 1)
+            self.head = nn.Conv2d(8, 5, 1)
+            self.aux = nn.Linear(8, 3)  # never called
+            self.fc = nn.Linear(8 * 4 * 4, 10)
+            self.cls = nn.Linear(8, 10)
+
+        def forward(self, x):
+            size = x.shape[-2:]
+            y = F.relu(self.stem(x), inplace=True)
+            y = y * F.hardsigmoid(self.se(y.mean((2, 3), keepdim=True)))
+            z = F.max_pool2d(y, 3, 2, 1)
+            z = F.avg_pool2d(z, kernel_size=2, ceil_mode=True)
+            s = z.mean(dim=[-2, -1])
+            out = F.interpolate(self.head(y), size=size, mode="bilinear", align_corners=False)
+            flat = F.adaptive_max_pool2d(y, (4, 4)).reshape(y.size(0), -1)
+            return {"out": torch.cat([self.fc(flat), self.cls(s), torch.flatten(out, 1)], 1), "aux": None}
+
+    return Net().eval()
+
+
+def test_fx_live_functional_model():
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch.fx")
+    from convcalc.importers.fx import from_module
+    model = _functional_model(torch)
+    shape = (1, 3, 19, 23)
+    imported = from_module(model, shape)
+    result = analysed(imported)
+    with torch.no_grad():
+        want = model(torch.randn(*shape))["out"]
+    total = result.analysis.total
+    assert tuple(total.output_shape) == tuple(want.shape) == (1, 20 + 5 * 19 * 23)
+    used = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("aux."))
+    assert total.params == used
+    assert [n for n in imported.notes if "aux (27)" in n]
+    _, _, macs, shapes = _torch_figures(torch, model, shape)
+    assert total.macs == macs
+    types = [row.type for row in result.analysis.layers]
+    for t in ("Conv2d", "ReLU", "AdaptiveAvgPool2d", "Hardsigmoid", "Mul", "MaxPool2d", "AvgPool2d", "Upsample"):
+        assert t in types, t
+    rows = {row.name: row for row in result.analysis.layers}
+    assert rows["stem"].spec.startswith("Conv2d(3, 8")
+    for module, torch_shape in shapes.items():
+        if module.replace(".", "_") in rows:
+            assert tuple(rows[module.replace(".", "_")].output_shape) == torch_shape, module
+    assert tuple(rows["interpolate"].output_shape) == (1, 5, 19, 23)
+
+
+@pytest.mark.parametrize("records, missing", [
+    # a mean over the channels is not a pooling; a view that splits an axis is not a flatten
+    ([{"name": "m", "op": "function", "target": "mean", "args": [{"node": "x"}, [1]], "kwargs": {},
+       "shape": [1, 8]}], "function mean"),
+    ([{"name": "v", "op": "function", "target": "view", "args": [{"node": "x"}, [1, 2, 4, 8, 8]], "kwargs": {},
+       "shape": [1, 2, 4, 8, 8]}], "function view"),
+])
+def test_fx_records_refuse_what_is_not_a_layer(records, missing):
+    from convcalc.importers.fx import from_records
+    graph = [{"name": "x", "op": "placeholder", "target": "x", "args": [], "kwargs": {}, "shape": [1, 8, 8, 8]},
+             *records, {"name": "output", "op": "output", "target": "output", "args": [{"node": records[-1]["name"]}],
+                        "kwargs": {}}]
+    with pytest.raises(ConvcalcError, match=missing):
+        from_records(graph, (1, 8, 8, 8))
+
+
+def test_onnx_resize_to_a_computed_shape_is_folded():
+    """x.shape[-2:] fed to a Resize: Shape -> Slice -> Concat on constants, folded at the input's
+    shape (with a Constant written as value_ints), then shapes are inferred again."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+    from convcalc.importers.onnx import from_model
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Constant", [], ["lo"], value_ints=[2]),
+        helper.make_node("Constant", [], ["hi"], value_ints=[4]),
+        helper.make_node("Slice", ["s", "lo", "hi"], ["hw"]),
+        helper.make_node("Constant", [], ["nc"], value_ints=[1, 4]),
+        helper.make_node("Concat", ["nc", "hw"], ["size"], axis=0),
+        helper.make_node("Resize", ["c", "", "", "size"], ["r"], mode="linear"),
+        helper.make_node("ReduceMean", ["r"], ["m"], axes=[2, 3], keepdims=0),
+    ]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 15, 17])],
+                              [helper.make_tensor_value_info("m", TensorProto.FLOAT, None)],
+                              [helper.make_tensor("w", TensorProto.FLOAT, [4, 3, 3, 3], [0.0] * 108)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    result = analysed(from_model(model))
+    layers = [(row.type, tuple(row.output_shape)) for row in result.analysis.layers]
+    assert layers == [("Conv2d", (1, 4, 8, 9)), ("Upsample", (1, 4, 15, 17)), ("AdaptiveAvgPool2d", (1, 4, 1, 1)),
+                      ("Flatten", (1, 4))]
+    assert result.analysis.layers[1].spec.startswith("Upsample(size=(15, 17), mode='bilinear'")
+
+
+def test_onnx_layer_normalization_is_torch_layer_norm():
+    onnx = pytest.importorskip("onnx")
+    torch = pytest.importorskip("torch")
+    import io
+    from convcalc.importers.onnx import from_model
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(6, 8)
+            self.ln = torch.nn.LayerNorm(8, eps=1e-6)
+            self.ln2 = torch.nn.LayerNorm([4, 8], bias=False)
+
+        def forward(self, x):
+            return self.ln2(self.ln(self.fc(x)))
+
+    model = Net().eval()
+    buf = io.BytesIO()
+    torch.onnx.export(model, (torch.randn(2, 4, 6),), buf, dynamo=False, opset_version=17)
+    result = analysed(from_model(onnx.load_from_string(buf.getvalue())))
+    assert [row.spec for row in result.analysis.layers][1:] == ["LayerNorm([8], eps=1e-06)", "LayerNorm((4, 8), bias=False)"]
+    assert result.analysis.total.params == sum(p.numel() for p in model.parameters())
+    assert tuple(result.analysis.total.output_shape) == (2, 4, 8)

@@ -32,10 +32,12 @@ class Imported:
     input: tuple[int, ...]
     entries: list[Entry] = field(default_factory=list)
     origin: str = ""
+    notes: list[str] = field(default_factory=list)  # written as comments, and warned about by `import`
 
     def to_yaml(self) -> str:
         """The spec as YAML: one entry per line, `from` given only where it is not the previous entry."""
         lines = [f"# Imported by convcalc from {self.origin}" if self.origin else "# Imported by convcalc",
+                 *(f"# note: {n}" for n in self.notes),
                  f"name: {json.dumps(self.name)}",
                  f"input: [{', '.join(str(d) for d in self.input)}]", "", "layers:"]
         previous = "input"

@@ -16,6 +16,7 @@ no layer for is named in the error, never left out.
 from __future__ import annotations
 
 import importlib
+import math
 import operator
 import sys
 
@@ -23,8 +24,7 @@ from ..errors import ConvcalcError, Location
 from . import Entry, Imported, Namer
 
 #: functions and tensor methods, by name, with the convcalc layer each is
-_FUNCTIONS = {"add": "Add()", "mul": "Mul()", "relu": "ReLU()", "relu6": "ReLU6()", "sigmoid": "Sigmoid()",
-              "tanh": "Tanh()", "hardswish": "Hardswish()", "silu": "SiLU()", "gelu": "GELU()"}
+_FUNCTIONS = {"add": "Add()", "mul": "Mul()"}
 _MERGES = {"add", "mul"}
 _OPERATORS = {operator.add: "add", operator.iadd: "add", operator.mul: "mul", operator.imul: "mul"}
 
@@ -70,6 +70,7 @@ def from_target(target: str, input: object = None) -> Imported:
             raise ConvcalcError(f"calling {target!r} failed: {type(exc).__name__}: {exc}", where) from None
     if not _is_module(model):
         raise ConvcalcError(f"expected {target!r} to give a torch.nn.Module; got {type(model).__name__}", where)
+    model.eval()  # inference: GoogLeNet and Inception drop their auxiliary outputs, BatchNorm its batch statistics
     return from_module(model, shape, name=attr, origin=target)
 
 
@@ -82,20 +83,51 @@ def from_module(module, input_shape, name: str | None = None, origin: str = "") 
     """A torch.nn.Module traced with torch.fx, as an Imported at `input_shape`."""
     from ..parsing import parse_shape
     shape = parse_shape(input_shape) if not isinstance(input_shape, tuple) else input_shape
-    return from_records(trace(module), shape, name or type(module).__name__,
-                        origin or f"{type(module).__name__} (torch.fx)")
+    records = trace(module, shape)
+    imported = from_records(records, shape, name or type(module).__name__,
+                            origin or f"{type(module).__name__} (torch.fx)")
+    imported.notes += _uncalled(module, records)
+    return imported
 
 
-def trace(module) -> list[dict]:
-    """The traced graph as plain records (see the module's docstring)."""
+def _uncalled(module, records: list[dict]) -> list[str]:
+    """Submodules holding parameters that forward never uses (GoogLeNet's auxiliary classifiers
+    in eval mode): PyTorch's sum(p.numel()) counts them, the traced graph cannot."""
+    used = [r["path"] for r in records if r["op"] == "module"] + [r["target"] for r in records if r["op"] == "get_attr"]
+    groups: dict[str, int] = {}
+    for pname, param in module.named_parameters():
+        if any(pname == u or pname.startswith(u + ".") for u in used):
+            continue
+        parts = pname.split(".")
+        for k in range(1, len(parts) + 1):  # the shortest prefix no used module lies under
+            prefix = ".".join(parts[:k])
+            if not any(u == prefix or u.startswith(prefix + ".") for u in used):
+                break
+        groups[prefix] = groups.get(prefix, 0) + param.numel()
+    if not groups:
+        return []
+    shown = ", ".join(f"{p} ({n:,})" for p, n in groups.items())
+    return [f"parameters forward does not use, not counted here: {shown}; "
+            f"{sum(groups.values()):,} in all (PyTorch's sum(p.numel()) includes them)"]
+
+
+def trace(module, input_shape: tuple[int, ...] | None = None) -> list[dict]:
+    """The traced graph as plain records (see the module's docstring).
+
+    With `input_shape` the traced graph is also run once on zeros of that shape, so that each
+    record carries what its node gave: `shape` for a tensor, `value` for a size or a number
+    (`x.shape[-2:]`, `x.size(0)`). Those fix what a symbolic trace leaves open: the size an
+    interpolation is given, the shape a view is given, the axes a mean reduces."""
     torch = _torch()
 
     class Tracer(torch.fx.Tracer):
         """torch.nn's modules are leaves, and so is torchvision's DeformConv2d (its forward
-        branches on tensor sizes, which symbolic tracing cannot follow)."""
+        branches on tensor sizes, which symbolic tracing cannot follow), and so is a subclass
+        of a torch.nn layer that keeps its forward (torchvision's Conv3DSimple is a Conv3d)."""
 
         def is_leaf_module(self, m, qualname):
-            return _torchvision_layer(type(m)) or super().is_leaf_module(m, qualname)
+            return (_torchvision_layer(type(m)) or _layer_base(type(m), torch) is not None
+                    or super().is_leaf_module(m, qualname))
 
     try:
         tracer = Tracer()
@@ -104,11 +136,12 @@ def trace(module) -> list[dict]:
     except Exception as exc:
         raise ConvcalcError(f"torch.fx cannot trace {type(module).__name__}: {type(exc).__name__}: "
                             f"{str(exc).splitlines()[0] if str(exc) else ''}", Location("<arg 1>")) from None
+    seen = _run(gm, input_shape, torch) if input_shape is not None else {}
     records = []
     for node in gm.graph.nodes:
         if node.op == "call_module":
             sub = gm.get_submodule(node.target)
-            cls = type(sub)
+            cls = _layer_base(type(sub), torch) or type(sub)
             known = cls.__module__.startswith("torch.nn") or _torchvision_layer(cls)
             if _torchvision_layer(cls):  # its __repr__ prints the constructor call; extra_repr is empty
                 target = repr(sub)
@@ -126,7 +159,62 @@ def trace(module) -> list[dict]:
         else:  # placeholder, get_attr, output
             records.append({"name": node.name, "op": node.op, "target": str(node.target),
                             "args": _args(node.args), "kwargs": {}})
+        if node.name in seen:
+            records[-1].update(seen[node.name])
     return records
+
+
+def _run(gm, input_shape, torch) -> dict[str, dict]:
+    """Each node's result when the graph runs on zeros: {"shape": [...]} or {"value": ...}."""
+    seen: dict[str, dict] = {}
+
+    class Recorder(torch.fx.Interpreter):
+        def run_node(self, n):
+            result = super().run_node(n)
+            if isinstance(result, torch.Tensor):
+                seen[n.name] = {"shape": list(result.shape)}
+            else:
+                value = _plain(result, torch)
+                if value is not None:
+                    seen[n.name] = {"value": value}
+            return result
+
+    modes = [(m, m.training) for m in gm.modules()]
+    gm.eval()  # BatchNorm must not update its running statistics (nor refuse a batch of one)
+    try:
+        with torch.no_grad():
+            Recorder(gm).run(torch.zeros(input_shape))
+    except Exception:  # a wrong input shape, or a forward fx's interpreter cannot replay (one that
+        seen.clear()   # mutates its arguments): the mapping goes on without traced sizes, and
+        # convcalc's own shape checks, or the names of what it cannot map, say what is wrong
+    finally:
+        for m, mode in modes:
+            m.train(mode)
+    return seen
+
+
+def _plain(value, torch):
+    """A size, a number or a tuple of those as JSON-able values; None for anything else."""
+    if isinstance(value, bool) or isinstance(value, (int, float)):
+        return value
+    if isinstance(value, (torch.Size, tuple, list)):
+        items = [_plain(v, torch) for v in value]
+        return None if any(v is None for v in items) else items
+    return None
+
+
+def _layer_base(cls, torch):
+    """The torch.nn layer class a subclass from elsewhere computes as: the nearest torch.nn base
+    convcalc has a layer for, when the subclass keeps its forward; else None."""
+    if cls.__module__.startswith("torch.nn"):
+        return None
+    from ..layers.registry import table
+    for base in cls.__mro__[1:]:
+        if base.__module__.startswith("torch.nn") and base is not torch.nn.Module:
+            if base.__name__.lower() in table() and cls.forward is base.forward:
+                return base
+            return None
+    return None
 
 
 def _torchvision_layer(cls) -> bool:
@@ -161,15 +249,31 @@ def from_records(records: list[dict], input_shape: tuple[int, ...], name: str = 
     namer = Namer()
     src: dict[str, str] = {}
     entries: list[Entry] = []
-    unsupported: dict[str, str] = {}
+    unsupported: dict[str, list[str]] = {}  # what -> where, in order
+
+    refused: set[str] = set()  # nodes refused, and those reading them (not named again)
+
+    def refuse(what: str, at: str, node: str) -> None:
+        unsupported.setdefault(what, []).append(at)
+        refused.add(node)
     sizes: dict[str, tuple[str, object]] = {}  # x.size(d) nodes: (the entry x comes from, d)
+    consts = {r["name"]: r["value"] for r in records if "value" in r and r["op"] == "function"}
+    shapes = {r["name"]: tuple(r["shape"]) for r in records if "shape" in r}
     output = None
 
     def read(value, record) -> str:
+        if _is_node(value) and value["node"] in refused:
+            refused.add(record["name"])
+            return "input"
         if not _is_node(value) or value["node"] not in src:
-            unsupported.setdefault(f"{record['target']} with a non-tensor input", record["name"])
+            refuse(f"{record['target']} with a non-tensor input", record["name"], record["name"])
             return "input"
         return src[value["node"]]
+
+    def add(hint: str, layer: str, inputs: list[str], source: str) -> str:
+        entry = Entry(namer(hint, layer.split("(")[0].lower()), layer, inputs, source)
+        entries.append(entry)
+        return entry.name
 
     for r in records:
         op, target, args, kwargs = r["op"], r["target"], r["args"], r["kwargs"]
@@ -178,16 +282,16 @@ def from_records(records: list[dict], input_shape: tuple[int, ...], name: str = 
                 raise ConvcalcError(f"expected a module with one input; got another, {r['name']!r}", where)
             src[r["name"]] = "input"
         elif op == "output":
-            output = args[0] if args else None
+            output = _one_tensor(args[0] if args else None)
         elif op == "get_attr":
-            unsupported.setdefault(f"get_attr {target}", r["name"])
+            refuse("a parameter read outside its module (get_attr)", target, r["name"])
         elif op == "module":
             cls = target.split("(")[0]
             if not r.get("known") or cls.lower() not in known:
-                unsupported.setdefault(f"module {cls}", r["path"])
+                refuse(f"module {cls}", r["path"], r["name"])
                 continue
             if not args:
-                unsupported.setdefault(f"module {cls} without an input", r["path"])
+                refuse(f"module {cls} without an input", r["path"], r["name"])
                 continue
             if cls in ("Dropout", "Identity", "Dropout1d", "Dropout2d", "Dropout3d"):  # no-ops: pass on
                 src[r["name"]] = read(args[0], r)
@@ -197,34 +301,60 @@ def from_records(records: list[dict], input_shape: tuple[int, ...], name: str = 
                 offset = args[1] if len(args) > 1 else kwargs.get("offset")
                 mask = args[2] if len(args) > 2 else kwargs.get("mask")
                 inputs += [read(a, r) for a in (offset, mask) if a is not None]
-            entry = Entry(namer(r["path"], cls.lower()), target, inputs, r["path"])
-            entries.append(entry)
-            src[r["name"]] = entry.name
+            src[r["name"]] = add(r["path"], target, inputs, r["path"])
+        elif r["name"] in consts or target == "_assert":  # x.shape, x.size(0), x.shape[-2:]: fixed at the
+            continue                                          # traced input; torch._assert checks one
         elif target == "size" and args and _is_node(args[0]) and args[0]["node"] in src:
             sizes[r["name"]] = (src[args[0]["node"]], args[1] if len(args) > 1 else kwargs.get("dim"))
-        elif target in ("view", "reshape") and _is_flatten(args, sizes, src):
-            entry = Entry(namer(r["name"], target), "Flatten()", [src[args[0]["node"]]], f"{target}(N, -1)")
-            entries.append(entry)
-            src[r["name"]] = entry.name
         else:  # a function or a tensor method
-            layer, inputs = _function(target, args, kwargs, r, read)
-            if layer is None:
-                unsupported.setdefault(f"function {target}", r["name"])
+            args, kwargs = _resolve(args, consts), _resolve(kwargs, consts)
+            shape_in = shapes.get(args[0]["node"]) if args and _is_node(args[0]) else None
+            if target in ("view", "reshape") and shape_in is None and _is_flatten(args, sizes, src):
+                layers = ["Flatten()"]
+            else:
+                layers = _function(target, args, kwargs, shape_in, shapes.get(r["name"]))
+            if layers is None:
+                refuse(f"function {target}", r["name"], r["name"])
                 continue
-            if layer == "":  # a no-op
-                src[r["name"]] = inputs[0]
+            if not layers:  # a no-op
+                src[r["name"]] = read(args[0], r)
                 continue
-            entry = Entry(namer(r["name"], target), layer, inputs, target)
-            entries.append(entry)
-            src[r["name"]] = entry.name
+            inputs = _inputs(target, args, kwargs, r, read)
+            for i, layer in enumerate(layers):
+                inputs = [add(r["name"] if i == 0 else f"{r['name']}_{layer.split('(')[0].lower()}",
+                              layer, inputs, target)]
+            src[r["name"]] = inputs[0]
     if unsupported:
-        names = ", ".join(f"{what} ({at!r})" for what, at in unsupported.items())
+        names = ", ".join(f"{what} ({at[0]!r}{f', and {len(at) - 1} more' if len(at) > 1 else ''})"
+                          for what, at in unsupported.items())
         raise ConvcalcError(f"no convcalc layer for: {names}", where)
     if not entries:
         raise ConvcalcError("expected at least one layer; the traced module computes nothing convcalc counts", where)
-    if not _is_node(output) or src.get(output["node"]) != entries[-1].name:
-        raise ConvcalcError("expected the module to return one tensor, computed last", where)
+    if output is None or src.get(output["node"]) != entries[-1].name:
+        raise ConvcalcError("expected the module to return one tensor (or a dict, tuple or list holding one), "
+                            "computed last", where)
     return Imported(name, tuple(input_shape), entries, origin=origin)
+
+
+def _one_tensor(value):
+    """The output node: the one tensor returned, alone or as the only one in a dict, tuple or list
+    (torchvision's segmentation models return {"out": x})."""
+    if _is_node(value):
+        return value
+    items = list(value.values()) if isinstance(value, dict) else value if isinstance(value, list) else []
+    nodes = [v for v in items if _is_node(v)]
+    return nodes[0] if len(nodes) == 1 and all(v is None or _is_node(v) for v in items) else None
+
+
+def _resolve(value, consts: dict):
+    """Arguments with the nodes that hold sizes or numbers replaced by their traced values."""
+    if _is_node(value) and value["node"] in consts:
+        return consts[value["node"]]
+    if isinstance(value, list):
+        return [_resolve(v, consts) for v in value]
+    if isinstance(value, dict) and not _is_node(value):
+        return {k: _resolve(v, consts) for k, v in value.items()}
+    return value
 
 
 def _is_flatten(args: list, sizes: dict, src: dict) -> bool:
@@ -237,36 +367,126 @@ def _is_flatten(args: list, sizes: dict, src: dict) -> bool:
     return size == (src[args[0]["node"]], 0)
 
 
-def _function(fname: str, args: list, kwargs: dict, record: dict, read):
-    """(layer expression, inputs) of a function call; (None, []) when convcalc has none."""
+def _inputs(fname: str, args: list, kwargs: dict, record: dict, read) -> list[str]:
+    """The entries a function reads: every tensor of a merge or a cat, else its first argument."""
     if fname in _MERGES:
-        if len(args) == 2 and all(_is_node(a) for a in args) and not kwargs:
-            return _FUNCTIONS[fname], [read(a, record) for a in args]
-        return None, []
-    if fname in _FUNCTIONS:
-        if not args or not _is_node(args[0]):
-            return None, []
-        return _FUNCTIONS[fname], [read(args[0], record)]
+        return [read(a, record) for a in args]
+    if fname == "cat":
+        return [read(t, record) for t in (args[0] if args else kwargs.get("tensors"))]
+    return [read(args[0], record)]
+
+
+#: functional activations: (convcalc class, the function's positional parameters after the input)
+_ACTIVATIONS = {"relu": ("ReLU", ("inplace",)), "relu6": ("ReLU6", ("inplace",)), "sigmoid": ("Sigmoid", ()),
+                "tanh": ("Tanh", ()), "hardswish": ("Hardswish", ("inplace",)),
+                "hardsigmoid": ("Hardsigmoid", ("inplace",)), "silu": ("SiLU", ("inplace",)),
+                "mish": ("Mish", ("inplace",)), "gelu": ("GELU", ("approximate",)),
+                "leaky_relu": ("LeakyReLU", ("negative_slope", "inplace")), "elu": ("ELU", ("alpha", "inplace")),
+                "hardtanh": ("Hardtanh", ("min_val", "max_val", "inplace")),
+                "softmax": ("Softmax", ("dim",)), "log_softmax": ("LogSoftmax", ("dim",))}
+#: F.max_pool{n}d / F.avg_pool{n}d parameters after the input, in order
+_POOL_ARGS = {"max": ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices"),
+              "avg": ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")}
+#: functions that give their input back in inference: passed over like Dropout
+_NO_OPS = {"dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
+           "stochastic_depth", "contiguous", "clone", "detach"}
+
+
+def _call(cls: str, names: tuple, args: list, kwargs: dict, drop=("inplace",)) -> str | None:
+    """`cls(k=v, ...)` from a call's arguments after its input; None for an unknown keyword."""
+    given = dict(zip(names, args[1:]))
+    if len(args) - 1 > len(names) or set(kwargs) - set(names) or set(given) & set(kwargs):
+        return None
+    given.update(kwargs)
+    parts = [f"{k}={_literal(v)}" for k, v in given.items() if k not in drop]
+    return f"{cls}({', '.join(parts)})"
+
+
+def _literal(value) -> str:
+    return repr(tuple(_literal_value(v) for v in value)) if isinstance(value, list) else repr(value)
+
+
+def _literal_value(value):
+    return tuple(_literal_value(v) for v in value) if isinstance(value, list) else value
+
+
+def _function(fname: str, args: list, kwargs: dict, shape_in, shape_out) -> list[str] | None:
+    """The layer expressions a function call becomes ([] for a no-op); None when convcalc has none.
+    `shape_in` and `shape_out` are its (first) input's and its output's traced shapes, when known."""
+    if not args or not (_is_node(args[0]) or fname == "cat"):
+        return None
+    if fname in _MERGES:
+        return [_FUNCTIONS[fname]] if len(args) == 2 and all(_is_node(a) for a in args) and not kwargs else None
+    if fname in _NO_OPS:
+        return []
+    if fname in _ACTIVATIONS:
+        layer = _call(*_ACTIVATIONS[fname], args, kwargs)
+        return [layer] if layer else None
     if fname == "cat":
         tensors = args[0] if args else kwargs.get("tensors")
         dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
         if not isinstance(tensors, list) or not all(_is_node(t) for t in tensors) or not isinstance(dim, int):
-            return None, []
-        return f"Concat(dim={dim})", [read(t, record) for t in tensors]
+            return None
+        return [f"Concat(dim={dim})"]
     if fname == "flatten":
         start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
         end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
-        if not args or not _is_node(args[0]) or not isinstance(start, int) or not isinstance(end, int):
-            return None, []
-        return f"Flatten(start_dim={start}, end_dim={end})", [read(args[0], record)]
-    if fname in ("adaptive_avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool3d"):
-        size = args[1] if len(args) > 1 else kwargs.get("output_size")
-        if not args or not _is_node(args[0]) or size is None:
-            return None, []
-        size = tuple(size) if isinstance(size, list) else size
-        return f"AdaptiveAvgPool{fname[-2:]}({size})", [read(args[0], record)]
-    if fname == "dropout":
-        if not args or not _is_node(args[0]):
-            return None, []
-        return "", [read(args[0], record)]
-    return None, []
+        if not isinstance(start, int) or not isinstance(end, int):
+            return None
+        return [f"Flatten(start_dim={start}, end_dim={end})"]
+    if fname in ("view", "reshape"):
+        return _reshape(shape_in, shape_out)
+    for n in ("1", "2", "3"):
+        if fname in (f"adaptive_avg_pool{n}d", f"adaptive_max_pool{n}d"):
+            kind = "Avg" if "avg" in fname else "Max"
+            layer = _call(f"Adaptive{kind}Pool{n}d", ("output_size", "return_indices"), args, kwargs)
+            return [layer] if layer and "return_indices=True" not in layer else None
+        if fname in (f"max_pool{n}d", f"avg_pool{n}d"):
+            kind = fname[:3]
+            names = _POOL_ARGS[kind][:5] if fname == "avg_pool1d" else _POOL_ARGS[kind]
+            layer = _call(f"{kind.capitalize()}Pool{n}d", names, args, kwargs, drop=("return_indices",))
+            return [layer] if layer and not (kind == "max" and _get(args, kwargs, names, "return_indices")) else None
+    if fname == "mean":
+        return _mean(args, kwargs, shape_in)
+    if fname in ("interpolate", "upsample"):
+        names = ("size", "scale_factor", "mode", "align_corners", "recompute_scale_factor", "antialias")
+        if _get(args, kwargs, names, "antialias"):
+            return None
+        layer = _call("Upsample", names, args, kwargs, drop=("antialias",))
+        return [layer] if layer else None
+    return None
+
+
+def _get(args: list, kwargs: dict, names: tuple, key: str):
+    i = names.index(key) + 1
+    return args[i] if len(args) > i else kwargs.get(key)
+
+
+def _reshape(shape_in, shape_out) -> list[str] | None:
+    """A view or reshape that merges neighbouring axes is a Flatten (or nothing, when it keeps the shape)."""
+    if shape_in is None or shape_out is None:
+        return None
+    if tuple(shape_in) == tuple(shape_out):
+        return []
+    for start in range(len(shape_in)):
+        for end in range(start + 1, len(shape_in)):
+            merged = tuple(shape_in[:start]) + (math.prod(shape_in[start:end + 1]),) + tuple(shape_in[end + 1:])
+            if merged == tuple(shape_out):
+                last = end == len(shape_in) - 1
+                return ["Flatten()" if start == 1 and last else
+                        f"Flatten(start_dim={start})" if last else f"Flatten(start_dim={start}, end_dim={end})"]
+    return None
+
+
+def _mean(args: list, kwargs: dict, shape_in) -> list[str] | None:
+    """x.mean((2, 3)) over every spatial axis: global average pooling (then a flatten unless keepdim)."""
+    dims = args[1] if len(args) > 1 else kwargs.get("dim")
+    keep = args[2] if len(args) > 2 else kwargs.get("keepdim", False)
+    if shape_in is None or dims is None or set(kwargs) - {"dim", "keepdim"} or len(args) > 3:
+        return None
+    rank = len(shape_in)
+    dims = {d % rank for d in (dims if isinstance(dims, list) else [dims]) if isinstance(d, int)}
+    n = rank - 2
+    if not 1 <= n <= 3 or dims != set(range(2, rank)):
+        return None
+    return [f"AdaptiveAvgPool{n}d(1)"] + ([] if keep else ["Flatten()"])

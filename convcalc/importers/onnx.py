@@ -20,10 +20,12 @@ from . import Entry, Imported, Namer
 _PASS = {"Identity", "Dropout"}
 _SIMPLE = {"Relu": "ReLU()", "Sigmoid": "Sigmoid()", "Tanh": "Tanh()", "HardSwish": "Hardswish()",
            "Softsign": "Softsign()", "Mish": "Mish()"}
+#: shape arithmetic (x.shape[-2:] fed to an interpolation): folded to constants at the input's shape
+_SHAPE_OPS = {"Shape", "Slice", "Gather", "Unsqueeze", "Squeeze", "Cast"}
 SUPPORTED = sorted({"Conv", "ConvTranspose", "DeformConv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
                     "Gemm", "MatMul", "BatchNormalization", "LeakyRelu", "Clip", "HardSigmoid", "Gelu",
                     "Softmax", "Add", "Mul", "Concat", "Flatten", "Reshape", "Resize", "Upsample", "Pad",
-                    "Constant", *_PASS, *_SIMPLE})
+                    "Constant", "ReduceMean", "LayerNormalization", *_PASS, *_SIMPLE, *_SHAPE_OPS})
 
 
 def _onnx():
@@ -68,6 +70,7 @@ class _Reader:
         self.consts: dict[str, tuple[tuple[int, ...], object]] = {}  # name -> (dims, values or None)
         for init in self.graph.initializer:
             self.consts[init.name] = (tuple(init.dims), self._values(init))
+        self.weights = set(self.consts)  # the model's own initializers, not constants folded later
         inputs = [i for i in self.graph.input if i.name not in self.consts]
         if len(inputs) != 1:
             raise ConvcalcError(f"expected a model with one input tensor; got {len(inputs)} "
@@ -75,6 +78,7 @@ class _Reader:
         self.input_name = inputs[0].name
         self.input_shape = self._input_shape(inputs[0], input)
         self.shapes = self._infer()
+        self._prefold()
         self.src: dict[str, str] = {self.input_name: "input"}   # tensor -> entry name
         self.entries: list[Entry] = []
         self.by_name: dict[str, Entry] = {}
@@ -143,6 +147,8 @@ class _Reader:
             raise ConvcalcError(f"unsupported ONNX operator{'s' if len(unsupported) > 1 else ''}: {names}; "
                                 f"convcalc reads {', '.join(SUPPORTED)}", self.where)
         for node in self.graph.node:
+            if self.fold(node):
+                continue
             handler = getattr(self, f"op_{node.op_type}", None) or self.simple
             handler(node)
         outputs = [o.name for o in self.graph.output]
@@ -224,12 +230,107 @@ class _Reader:
             source = pad.name
         return sym, [source]
 
+    # ------------------------------------------------------------------ shape arithmetic
+    def _prefold(self) -> None:
+        """Fold shape arithmetic into initializers, and infer shapes again, until nothing is left to
+        fold: ONNX shape inference stops at a Resize whose sizes are computed (x.shape[-2:])."""
+        from onnx import numpy_helper
+        for _ in range(20):
+            folded = [node for node in self.graph.node if self.fold(node, strict=False)]
+            if not folded:
+                return
+            for node in folded:
+                self.graph.node.remove(node)
+                self.graph.initializer.append(numpy_helper.from_array(self.consts[node.output[0]][1], node.output[0]))
+            self.shapes = self._infer()
+
+    def fold(self, node, strict: bool = True) -> bool:
+        """Shape and what is computed from constants alone (Slice, Gather, Concat, ...): the graph's
+        input shape is fixed, so these are constants too; True when `node` was one."""
+        ins = [n for n in node.input if n]
+        if node.op_type == "Constant":
+            self.op_Constant(node)
+            return True
+        if node.op_type == "Shape":
+            shape = self.shapes.get(node.input[0])
+            if shape is None:
+                if not strict:
+                    return False
+                raise self.fail(node, "its input's shape is unknown (ONNX shape inference gave none)")
+            a = self.attrs(node)
+            values = list(shape)[a.get("start", 0):a.get("end", len(shape))]
+            self._constant(node, values)
+            return True
+        if node.op_type not in _SHAPE_OPS | {"Concat"} or not ins:
+            return False
+        if not all(n in self.consts and self.consts[n][1] is not None for n in ins):
+            if node.op_type in _SHAPE_OPS and strict:
+                raise self.fail(node, "expected shape arithmetic on constants (convcalc has no layer for it on "
+                                      "network tensors)")
+            return False
+        import numpy as np
+        v = [np.asarray(self.consts[n][1]) for n in ins]
+        a = self.attrs(node)
+        if node.op_type == "Slice":
+            axes = v[3] if len(v) > 3 else range(len(v[1]))
+            steps = v[4] if len(v) > 4 else [1] * len(v[1])
+            index = [slice(None)] * v[0].ndim
+            for start, end, axis, step in zip(v[1], v[2], axes, steps):
+                index[int(axis)] = slice(int(start), int(end), int(step))
+            out = v[0][tuple(index)]
+        elif node.op_type == "Gather":
+            out = np.take(v[0], v[1], axis=a.get("axis", 0))
+        elif node.op_type == "Concat":
+            out = np.concatenate([x.reshape(-1) if x.ndim == 0 else x for x in v], axis=a["axis"])
+        elif node.op_type == "Unsqueeze":
+            axes = a["axes"] if "axes" in a else v[1]
+            out = v[0]
+            for axis in sorted(int(x) % (v[0].ndim + len(axes)) for x in axes):
+                out = np.expand_dims(out, axis)
+        elif node.op_type == "Squeeze":
+            axes = a.get("axes", v[1] if len(v) > 1 else None)
+            out = np.squeeze(v[0], axis=None if axes is None else tuple(int(x) for x in axes))
+        else:  # Cast: the values are sizes; their type does not matter here
+            out = v[0]
+        self._constant(node, out)
+        return True
+
+    def _constant(self, node, values) -> None:
+        import numpy as np
+        values = np.asarray(values, dtype=np.int64) if isinstance(values, list) and all(
+            isinstance(v, int) for v in values) else np.asarray(values)
+        self.consts[node.output[0]] = (tuple(values.shape), values)
+
     # ------------------------------------------------------------------ operators
+    def op_ReduceMean(self, node) -> None:
+        """A mean over every spatial axis (x.mean((2, 3))): global average pooling, then a
+        Flatten unless keepdims."""
+        a = self.attrs(node)
+        r = self.rank(node.input[0], node)
+        axes = a.get("axes")
+        if axes is None and len(node.input) > 1 and node.input[1]:
+            axes = self.const(node.input[1], node, values=True)
+        axes = sorted({int(x) % r for x in axes}) if axes is not None else list(range(r))
+        if not 1 <= r - 2 <= 3 or axes != list(range(2, r)):
+            raise self.fail(node, f"expected a mean over every spatial axis (global average pooling); got axes "
+                                  f"{axes} of a {r}-D input")
+        pool = self.emit(node, f"AdaptiveAvgPool{r - 2}d(1)")
+        if not a.get("keepdims", 1):
+            flat = Entry(self.namer(pool.name + "_flatten", "flatten"), "Flatten()", [pool.name], "ReduceMean keepdims=0")
+            self.entries.append(flat)
+            self.by_name[flat.name] = flat
+            self.src[node.output[0]] = flat.name
+
     def op_Constant(self, node) -> None:
         from onnx import numpy_helper
         a = {x.name: x for x in node.attribute}
         if "value" not in a:
-            raise self.fail(node, "expected a 'value' attribute (a tensor)")
+            plain = self.attrs(node)
+            for key in ("value_int", "value_ints", "value_float", "value_floats"):  # opset 12's plain forms
+                if key in plain:
+                    self._constant(node, plain[key])
+                    return
+            raise self.fail(node, "expected a 'value' attribute (a tensor) or value_int(s)/value_float(s)")
         t = a["value"].t
         self.consts[node.output[0]] = (tuple(t.dims), numpy_helper.to_array(t))
 
@@ -357,6 +458,25 @@ class _Reader:
         args = [str(c)] + ([f"eps={_num(eps)}"] if not math.isclose(eps, 1e-5, rel_tol=1e-6) else [])
         self.emit(node, f"BatchNorm{max(r - 2, 1)}d({', '.join(args)})")
 
+    def op_LayerNormalization(self, node) -> None:
+        """LayerNorm over the axes from `axis` on (opset 17), affine by Scale, with a bias when B is given."""
+        a = self.attrs(node)
+        if len([o for o in node.output if o]) > 1:
+            raise self.fail(node, "expected one output; got Mean or InvStdDev too (not read by convcalc)")
+        shape = self.shapes.get(node.input[0])
+        if shape is None:
+            raise self.fail(node, "its input's shape is unknown (ONNX shape inference gave none)")
+        axis = int(a.get("axis", -1)) % len(shape)
+        normalized = list(shape[axis:])
+        if list(self.const(node.input[1], node)) != normalized:
+            raise self.fail(node, f"expected a Scale of shape {normalized}; got {list(self.const(node.input[1], node))}")
+        eps = a.get("epsilon", 1e-5)
+        args = [f"{tuple(normalized)!r}" if len(normalized) > 1 else f"[{normalized[0]}]"]
+        args += [f"eps={_num(eps)}"] if not math.isclose(eps, 1e-5, rel_tol=1e-6) else []
+        # PyTorch's bias=False exports a Constant of zeros as B: a bias only when B is a weight
+        args += [] if len(node.input) > 2 and node.input[2] in self.weights else ["bias=False"]
+        self.emit(node, f"LayerNorm({', '.join(args)})")
+
     def op_LeakyRelu(self, node) -> None:
         alpha = self.attrs(node).get("alpha", 0.01)
         self.emit(node, f"LeakyReLU(negative_slope={_num(alpha)})")
@@ -461,6 +581,10 @@ class _Reader:
                 scales = [float(v) for v in values]
         if scales is None and "scales" in a:
             scales = list(a["scales"])
+        if sizes_at is not None and len(node.input) > sizes_at and node.input[sizes_at] in self.consts:
+            values = self.consts[node.input[sizes_at]][1]
+            if values is not None and len(values) == n + 2:
+                out = tuple(int(v) for v in values)
         args = []
         if scales is not None and scales[:2] == [1.0, 1.0] and all(s == int(s) and s >= 1 for s in scales[2:]):
             args.append(f"scale_factor={_tup([int(s) for s in scales[2:]])}")
