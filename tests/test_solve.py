@@ -7,6 +7,7 @@ torch, which skips without torch), never from convcalc's own output.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -169,7 +170,7 @@ def test_solution_type():
     assert isinstance(s, Solution) and s.output_shape == UP_OUT
 
 
-_RECORDED = json.loads((__import__("pathlib").Path(__file__).parent / "fixtures/solve.json").read_text())
+_RECORDED = json.loads((Path(__file__).parent / "fixtures/solve.json").read_text())
 
 
 @pytest.mark.parametrize("case", _RECORDED["cases"], ids=lambda c: c["template"])

@@ -19,12 +19,8 @@ This is the only module of convcalc that imports yaml.
 
 from __future__ import annotations
 
-import os
-import stat
-import sys
-
 from ..errors import ConvcalcError, Location, quote
-from ..parsing.files import decode
+from ..parsing.files import decode, read_bounded, shown_path
 
 #: a spec of 10,000 layers written out one mapping per layer is about 600 KiB
 MAX_BYTES = 4 * 2**20
@@ -71,38 +67,12 @@ class Seq(list):
 
 def read_spec_text(path: str) -> tuple[str, str]:
     """(shown name, text) of a spec file, or `-` for standard input; bounded and UTF-8 only."""
-    shown = _shown(path)
+    shown = shown_path(path, stdin=True)
     where = Location(shown)
-    try:
-        if path == "-":
-            data = sys.stdin.buffer.read(MAX_BYTES + 1)
-        else:
-            info = os.stat(path)
-            if stat.S_ISDIR(info.st_mode):
-                raise ConvcalcError("expected a YAML network spec; got a directory", where)
-            if stat.S_ISREG(info.st_mode) and info.st_size > MAX_BYTES:
-                raise ConvcalcError(f"expected a YAML network spec of at most {_mib(MAX_BYTES)}; "
-                                    f"got {_mib(info.st_size)}", where)
-            with open(path, "rb") as handle:
-                data = handle.read(MAX_BYTES + 1)  # a pipe or a device may never end
-    except OSError as exc:
-        raise ConvcalcError(f"cannot read the spec: {exc.strerror or exc}", where) from None
-    if len(data) > MAX_BYTES:
-        raise ConvcalcError(f"expected a YAML network spec of at most {_mib(MAX_BYTES)}; got more", where)
+    data = read_bounded(path, "a YAML network spec", "the spec", where, MAX_BYTES, stdin=True)
     return shown, decode(data, where)
 
 
-def _mib(size: int) -> str:
-    return f"{size / 2**20:.1f} MiB"
-
-
-def _shown(path: str) -> str:
-    if path == "-":
-        return "<stdin>"
-    try:
-        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:
-        return path.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def load_text(text: str, source: str) -> object:

@@ -23,30 +23,40 @@ _BOMS = ((b"\xef\xbb\xbf", None), (b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\x
 
 def read_layer_file(path: str) -> list[Pasted]:
     """The named layer calls of a file (see `parsing.pasted` for what it may hold)."""
-    found = read_pasted(read_text_file(path), _shown(path))
+    found = read_pasted(read_text_file(path), shown_path(path))
     if not found:
         raise ConvcalcError("no layers in the file: expected layer expressions, nn.Sequential "
-                            "code or print(model) text", Location(_shown(path)))
+                            "code or print(model) text", Location(shown_path(path)))
     return found
 
 
 def read_text_file(path: str, limit: int = MAX_BYTES) -> str:
     """The text of a UTF-8 file, or ConvcalcError: `<path>: expected ...; got ...`."""
-    where = Location(_shown(path))
+    where = Location(shown_path(path))
+    return decode(read_bounded(path, "a layer file", "layer file", where, limit), where)
+
+
+def read_bounded(path: str, what: str, reading: str, where: Location, limit: int, stdin: bool = False) -> bytes:
+    """At most `limit` bytes of a file (of standard input for `-` when `stdin`), refused as
+    `what` when it is a directory or larger: a pipe or a device may never end, so the read
+    itself is bounded."""
+    import sys
     try:
-        info = os.stat(path)
-        if stat.S_ISDIR(info.st_mode):
-            raise ConvcalcError("expected a layer file; got a directory", where)
-        if stat.S_ISREG(info.st_mode) and info.st_size > limit:
-            raise ConvcalcError(f"expected a layer file of at most {_mib(limit)}; "
-                                f"got {_mib(info.st_size)}", where)
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)  # bounded: a pipe or a device may never end
+        if stdin and path == "-":
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            info = os.stat(path)
+            if stat.S_ISDIR(info.st_mode):
+                raise ConvcalcError(f"expected {what}; got a directory", where)
+            if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+                raise ConvcalcError(f"expected {what} of at most {_mib(limit)}; got {_mib(info.st_size)}", where)
+            with open(path, "rb") as handle:
+                data = handle.read(limit + 1)
     except OSError as exc:
-        raise ConvcalcError(f"cannot read layer file: {exc.strerror or exc}", where) from None
+        raise ConvcalcError(f"cannot read {reading}: {exc.strerror or exc}", where) from None
     if len(data) > limit:
-        raise ConvcalcError(f"expected a layer file of at most {_mib(limit)}; got more", where)
-    return decode(data, where)
+        raise ConvcalcError(f"expected {what} of at most {_mib(limit)}; got more", where)
+    return data
 
 
 def decode(data: bytes, where: Location) -> str:
@@ -89,8 +99,11 @@ def _mib(size: int) -> str:
     return f"{size / 2**20:.1f} MiB"
 
 
-def _shown(path: str) -> str:
-    """The path as it can be printed (argv bytes that are not UTF-8 come as surrogates)."""
+def shown_path(path: str, stdin: bool = False) -> str:
+    """The path as it can be printed (argv bytes that are not UTF-8 come as surrogates);
+    with `stdin`, `-` is standard input."""
+    if stdin and path == "-":
+        return "<stdin>"
     try:
         return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:
