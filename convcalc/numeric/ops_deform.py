@@ -27,19 +27,15 @@ from ..layers.deform import DeformConv2d
 from .kernel_support import accept
 from .kernels import Context, kernel, parameters
 from .memory import scratch
-from .ops_conv import chunks
+from .ops_conv import chunks, conv_parameters
 
 #: bytes per (image, group of offsets, tap, position) besides the channel data: two
 #: coordinates, four corner indices (int64) and four weights
 _PER_POINT = 2 * 8 + 4 * 8 + 4 * 8
 
 
-@parameters(DeformConv2d)
-def deform_parameters(layer: DeformConv2d) -> dict[str, tuple[int, ...]]:
-    shapes = {"weight": (layer.out_channels, layer.in_channels // layer.groups) + tuple(layer.kernel_size)}
-    if layer.bias:
-        shapes["bias"] = (layer.out_channels,)
-    return shapes
+#: the weight and bias are laid out as a ConvNd's: (C_out, C_in/groups, kh, kw) and (C_out,)
+parameters(DeformConv2d)(conv_parameters)
 
 
 def _unit_bytes(layer: DeformConv2d, channels: int, groups: int, itemsize: int) -> int:
