@@ -110,18 +110,17 @@ def to_json(comparison: Comparison) -> str:
 
 
 def to_markdown(comparison: Comparison) -> str:
-    def line(cells):
-        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
-
+    from .tables import markdown_text
     names = comparison.conventions
-    lines = [line(["Name", "Type", *names]), "| :--- | :--- | " + " | ".join("---:" for _ in names) + " |"]
+    rows = []
     for layer in comparison.layers:
         cells = []
         for name, macs in zip(names, layer.macs):
             d = next((d for d in layer.differences if d.convention == name), None)
             cells.append(f"{macs:,}" + (" (miscount)" if d is not None and d.miscount else ""))
-        lines.append(line([layer.name, layer.type, *cells]))
-    lines.append(line(["**Total**", _layers(len(comparison.layers)), *(f"**{t:,}**" for t in comparison.totals)]))
+        rows.append([layer.name, layer.type, *cells])
+    rows.append(["**Total**", _layers(len(comparison.layers)), *(f"**{t:,}**" for t in comparison.totals)])
+    lines = markdown_text(["Name", "Type", *names], rows, [False, False] + [True] * len(names)).splitlines()
     lines.append("")
     differing = comparison.differing()
     if not differing:
